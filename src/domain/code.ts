@@ -1,0 +1,84 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * One outstanding code as the store keeps it. The code itself is never stored:
+ * only `digest`, an HMAC-SHA256 under the server secret of the id and the code.
+ */
+export interface CodeRecord {
+  /** Verification id: unique per issued code. */
+  id: string;
+  /** Hex HMAC-SHA256(secret, `${id}:${code}`). */
+  digest: string;
+  /** DingTalk userid the code was sent to. */
+  recipient: string;
+  createdAt: number;
+  expiresAt: number;
+  maxAttempts: number;
+}
+
+/** What a store returns after atomically counting one submission. */
+export type AttemptSnapshot =
+  | { state: 'missing' }
+  | { state: 'used'; id: string }
+  | { state: 'counted'; record: CodeRecord; attempts: number };
+
+/** Random bytes source, injected so tests can be deterministic. */
+export type RandomBytes = (size: number) => Buffer;
+
+/**
+ * Draws a numeric code of `length` digits, uniformly, by rejection sampling
+ * 32-bit values (no modulo bias).
+ */
+export function generateCode(length: number, random: RandomBytes): string {
+  let out = '';
+  while (out.length < length) {
+    const buf = random(4 * (length - out.length + 2));
+    for (let i = 0; i + 4 <= buf.length && out.length < length; i += 4) {
+      const n = buf.readUInt32BE(i);
+      // 4294967290 is the largest multiple of 10 not above 2^32-1: reject values above it.
+      if (n < 4_294_967_290) out += String(n % 10);
+    }
+  }
+  return out;
+}
+
+/** A verification id: 16 random bytes, base64url. */
+export const generateVerificationId = (random: RandomBytes): string => random(16).toString('base64url');
+
+export const digestCode = (secret: Buffer, id: string, code: string): string =>
+  createHmac('sha256', secret).update(`${id}:${code}`).digest('hex');
+
+/** Compares a submitted code with a record in constant time (over the digest). */
+export function codeMatches(secret: Buffer, record: CodeRecord, code: string): boolean {
+  const expected = Buffer.from(record.digest, 'hex');
+  const actual = Buffer.from(digestCode(secret, record.id, code), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+export type Judgement =
+  | { result: 'approve'; id: string }
+  | { result: 'wrong_code'; id: string; attemptsRemaining: number }
+  | { result: 'expired'; id: string }
+  | { result: 'not_found' }
+  | { result: 'too_many_attempts'; id: string };
+
+/**
+ * Judges one submission after the store has counted it. The order matters:
+ * a missing or used code is "not found"; an expired code is "expired" whatever
+ * was typed; a submission past the limit is refused without looking at the code;
+ * only then does the comparison decide. `matches` is called at most once.
+ */
+export function judgeAttempt(
+  snapshot: AttemptSnapshot,
+  now: number,
+  matches: (r: CodeRecord) => boolean,
+): Judgement {
+  if (snapshot.state !== 'counted') return { result: 'not_found' };
+  const { record, attempts } = snapshot;
+  if (now >= record.expiresAt) return { result: 'expired', id: record.id };
+  if (attempts > record.maxAttempts) return { result: 'too_many_attempts', id: record.id };
+  if (!matches(record)) {
+    return { result: 'wrong_code', id: record.id, attemptsRemaining: record.maxAttempts - attempts };
+  }
+  return { result: 'approve', id: record.id };
+}

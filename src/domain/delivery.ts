@@ -1,0 +1,52 @@
+import type { SendResult } from '../verification/ports';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dropped' | 'failed';
+
+export interface Delivery {
+  status: DeliveryStatus;
+  /** DingTalk's forbidden_list code, 0 when none. */
+  code: number;
+  detail: string;
+}
+
+const FORBIDDEN_REASONS: Record<number, string> = {
+  143105: 'the per-user daily limit of work notifications for this app was reached',
+  143205: 'the per-user daily limit of work notifications for this app was reached',
+  143106: 'the same content was already sent to this user today',
+  143206: 'the same content was already sent to this user today',
+  143103: 'DingTalk flow control (too many recipients per minute)',
+  143104: 'DingTalk flow control (too many recipients per minute)',
+  143203: 'DingTalk flow control (too many recipients per minute)',
+  143204: 'DingTalk flow control (too many recipients per minute)',
+};
+
+/**
+ * Reads one recipient's fate out of a send result. DingTalk reports errcode 0 for
+ * sends it then drops; only this result tells them apart.
+ */
+export function classifyDelivery(result: SendResult, userId: string): Delivery {
+  const listed = result.forbiddenList.find((f) => f.userid === userId);
+  if (listed) {
+    const reason = FORBIDDEN_REASONS[listed.code] ?? 'DingTalk refused to deliver it';
+    return {
+      status: 'dropped',
+      code: listed.code,
+      detail: `accepted but dropped by DingTalk: ${reason} (${listed.code})`,
+    };
+  }
+  if (result.forbidden.includes(userId)) {
+    return {
+      status: 'dropped',
+      code: 0,
+      detail: "accepted but dropped by DingTalk: the user is outside the app's visible range or blocked",
+    };
+  }
+  if (result.invalid.includes(userId)) {
+    return { status: 'failed', code: 0, detail: 'DingTalk does not know this userid' };
+  }
+  if (result.failed.includes(userId))
+    return { status: 'failed', code: 0, detail: 'DingTalk failed to deliver it' };
+  if (result.read.includes(userId)) return { status: 'delivered', code: 0, detail: 'delivered and read' };
+  if (result.unread.includes(userId)) return { status: 'delivered', code: 0, detail: 'delivered' };
+  return { status: 'pending', code: 0, detail: 'accepted by DingTalk; delivery not reported yet' };
+}

@@ -1,0 +1,103 @@
+import type { Binding } from '../domain/binding';
+import type { BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
+import type { Binding as ProtoBinding } from '../gen/dingtalk/gateway/v1/binding';
+import type { GetConfigResponse, VerificationServiceServer } from '../gen/dingtalk/gateway/v1/verification';
+import type { Logger } from '../logger';
+import type { BindingService } from '../verification/binding';
+import type { VerificationService } from '../verification/service';
+import {
+  BINDING_SOURCE,
+  DELIVERY_STATUS,
+  RECIPIENT_SOURCE,
+  scenarioFromProto,
+  VERIFY_RESULT,
+} from './convert';
+import { unary } from './unary';
+
+const SERVICE = 'dingtalk.gateway.v1';
+
+/** VerificationService handlers: translate proto ⇄ domain and nothing else. */
+export function verificationHandlers(
+  service: VerificationService,
+  config: () => GetConfigResponse,
+  logger: Logger,
+): VerificationServiceServer {
+  return {
+    sendCode: unary(`${SERVICE}.VerificationService/SendCode`, logger, async (req, { signal }) => {
+      const out = await service.sendCode(
+        {
+          userId: req.userId,
+          scenario: scenarioFromProto(req.scenario),
+          dingtalkUserId: req.dingtalkUserId,
+          mobile: req.mobile,
+          locale: req.locale,
+        },
+        signal,
+      );
+      return {
+        verificationId: out.verificationId,
+        expiresAt: new Date(out.expiresAt),
+        resendAfter: new Date(out.resendAfter),
+        taskId: out.taskId,
+        dingtalkUserId: out.dingtalkUserId,
+        recipientSource: RECIPIENT_SOURCE[out.recipientSource],
+      };
+    }),
+    verifyCode: unary(`${SERVICE}.VerificationService/VerifyCode`, logger, async (req) => {
+      const j = await service.verifyCode({
+        userId: req.userId,
+        scenario: scenarioFromProto(req.scenario),
+        code: req.code,
+      });
+      return {
+        result: VERIFY_RESULT[j.result],
+        attemptsRemaining: j.result === 'wrong_code' ? j.attemptsRemaining : 0,
+        verificationId: 'id' in j ? j.id : '',
+      };
+    }),
+    getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, logger, async () => config()),
+    testScenario: unary(`${SERVICE}.VerificationService/TestScenario`, logger, async (req, { signal }) => {
+      const out = await service.testScenario(
+        { userId: req.userId, scenario: scenarioFromProto(req.scenario), locale: req.locale },
+        signal,
+      );
+      return {
+        taskId: out.taskId,
+        dingtalkUserId: out.dingtalkUserId,
+        deliveryStatus: DELIVERY_STATUS[out.status],
+        detail: out.detail,
+        dingtalkCode: out.code,
+      };
+    }),
+  };
+}
+
+const bindingToProto = (b: Binding): ProtoBinding => ({
+  userId: b.userId,
+  dingtalkUserId: b.dingtalkUserId,
+  source: BINDING_SOURCE[b.source],
+  boundAt: new Date(b.boundAt),
+});
+
+/** BindingService handlers. */
+export function bindingHandlers(service: BindingService, logger: Logger): BindingServiceServer {
+  return {
+    bindUser: unary(`${SERVICE}.BindingService/BindUser`, logger, async (req, { signal }) => {
+      const t = req.target;
+      const target = t
+        ? t.$case === 'dingtalkUserId'
+          ? ({ kind: 'dingtalk_user_id', value: t.value } as const)
+          : t.$case === 'mobile'
+            ? ({ kind: 'mobile', value: t.value } as const)
+            : ({ kind: 'union_id', value: t.value } as const)
+        : undefined;
+      return { binding: bindingToProto(await service.bindUser(req.userId, target, signal)) };
+    }),
+    unbindUser: unary(`${SERVICE}.BindingService/UnbindUser`, logger, async (req) => ({
+      removed: await service.unbindUser(req.userId),
+    })),
+    getBinding: unary(`${SERVICE}.BindingService/GetBinding`, logger, async (req) => ({
+      binding: bindingToProto(await service.getBinding(req.userId)),
+    })),
+  };
+}

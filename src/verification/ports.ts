@@ -1,0 +1,76 @@
+import type { Binding } from '../domain/binding';
+import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import type { SendDecision, SendRule } from '../domain/policy';
+import type { ScenarioName } from '../domain/scenario';
+
+/** Whose code: one identity user in one scenario. */
+export interface Subject {
+  userId: string;
+  scenario: ScenarioName;
+}
+
+/**
+ * Persistence the verification service needs. Every method either succeeds or
+ * throws a GatewayFailure of kind `store_unavailable`; a backend error must never
+ * look like "missing". Methods marked atomic must hold across every process
+ * sharing the backend.
+ */
+export interface VerificationStore {
+  readonly kind: 'memory' | 'redis' | 'postgres';
+  /** Atomic: applies `decideSend` to the subject's send history and records `now` when allowed. */
+  reserveSend(subject: Subject, rule: SendRule, now: number): Promise<SendDecision>;
+  /** Removes the send recorded at `at` (a reservation whose delivery failed). */
+  releaseSend(subject: Subject, at: number): Promise<void>;
+  /** Stores `record` as the subject's one outstanding code (attempts 0, unused), replacing any other; kept `retainMs`. */
+  saveCode(subject: Subject, record: CodeRecord, retainMs: number): Promise<void>;
+  /** Deletes the outstanding code if its id is `id`. */
+  discardCode(subject: Subject, id: string): Promise<void>;
+  /** Atomic: counts one submission against the outstanding code and returns it with the new count. */
+  countAttempt(subject: Subject): Promise<AttemptSnapshot>;
+  /** Atomic: marks the code `id` used; true for exactly one caller. */
+  consumeCode(subject: Subject, id: string): Promise<boolean>;
+  getBinding(userId: string): Promise<Binding | undefined>;
+  putBinding(binding: Binding): Promise<void>;
+  /** True when a binding was removed. */
+  deleteBinding(userId: string): Promise<boolean>;
+  /** Atomic set-if-absent: stores `candidate` under `name` unless a value exists; returns the value in force. */
+  getOrCreateSecret(name: string, candidate: string): Promise<string>;
+  /** Throws store_unavailable when the backend cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A markdown work notification. */
+export interface Markdown {
+  title: string;
+  text: string;
+}
+
+/** DingTalk's send result for one task (getsendresult), in our names. */
+export interface SendResult {
+  read: string[];
+  unread: string[];
+  invalid: string[];
+  forbidden: string[];
+  failed: string[];
+  forbiddenList: { code: number; count: number; userid: string }[];
+}
+
+export interface DingTalkUser {
+  userId: string;
+  name: string;
+  active: boolean;
+}
+
+/**
+ * DingTalk as the service sees it. Every method throws a GatewayFailure of kind
+ * `upstream` (classified errcode) or `cancelled` (signal aborted).
+ * Look-ups return undefined when DingTalk says the user does not exist.
+ */
+export interface DingTalkPort {
+  sendMarkdown(userId: string, message: Markdown, signal?: AbortSignal): Promise<{ taskId: string }>;
+  getSendResult(taskId: string, signal?: AbortSignal): Promise<SendResult>;
+  findUserIdByMobile(mobile: string, signal?: AbortSignal): Promise<string | undefined>;
+  findUserIdByUnionId(unionId: string, signal?: AbortSignal): Promise<string | undefined>;
+  getUser(userId: string, signal?: AbortSignal): Promise<DingTalkUser | undefined>;
+}

@@ -1,0 +1,167 @@
+import { ConfigError, loadConfig, redactConfig, redactUrl } from '../../src/config';
+
+const live = { DINGTALK_AGENT_ID: '123', DINGTALK_APP_KEY: 'key', DINGTALK_APP_SECRET: 'sekret-value' };
+const noFiles = (p: string): string => {
+  throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
+};
+const load = (env: Record<string, string>, files: Record<string, string> = {}) =>
+  loadConfig({ env, readFile: (p) => (p in files ? files[p] : noFiles(p)) });
+const problems = (env: Record<string, string>, files: Record<string, string> = {}): string[] => {
+  try {
+    load(env, files);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('defaults to the sandbox with the documented defaults', () => {
+    const c = load({});
+    expect(c.mode).toBe('sandbox');
+    expect(c.listenAddress).toBe('127.0.0.1:50051');
+    expect(c.storeUrl).toBeUndefined();
+    expect(c.dingtalk.apiUrl).toBe('https://api.dingtalk.com');
+    expect(c.dingtalk.oapiUrl).toBe('https://oapi.dingtalk.com');
+    expect(c.scenarios.login).toMatchObject({
+      codeLength: 6,
+      ttlSeconds: 300,
+      maxAttempts: 5,
+      resendIntervalSeconds: 60,
+      maxSendsPerHour: 10,
+    });
+  });
+
+  it('goes live when all three credentials are set', () => {
+    const c = load(live);
+    expect(c.mode).toBe('live');
+    expect(c.dingtalk).toMatchObject({ agentId: 123, appKey: 'key', appSecret: 'sekret-value' });
+  });
+
+  it('refuses the sandbox in production, naming the missing settings', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'DINGTALK_AGENT_ID, DINGTALK_APP_KEY, DINGTALK_APP_SECRET: required when NODE_ENV=production (the sandbox is for development only)',
+    ]);
+  });
+
+  it('reports incomplete credentials', () => {
+    expect(problems({ DINGTALK_APP_KEY: 'k' }).join()).toBeTruthy();
+    const p = problems({ GATEWAY_MODE: 'live', DINGTALK_APP_KEY: 'k' });
+    expect(p[0]).toContain('DINGTALK_AGENT_ID, DINGTALK_APP_SECRET: DingTalk credentials are incomplete');
+  });
+
+  it('reads the secret from a file and trims it', () => {
+    const c = load(
+      { ...live, DINGTALK_APP_SECRET: '', DINGTALK_APP_SECRET_FILE: '/run/secret' },
+      { '/run/secret': 'from-file\n' },
+    );
+    expect(c.dingtalk.appSecret).toBe('from-file');
+    expect(problems({ ...live, DINGTALK_APP_SECRET_FILE: '/nope' })).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('DINGTALK_APP_SECRET_FILE: cannot read /nope: ENOENT'),
+      ]),
+    );
+  });
+
+  it('collects every bad setting by name', () => {
+    const p = problems({
+      CODE_LENGTH: '3',
+      CODE_TTL_SECONDS: 'soon',
+      LOG_LEVEL: 'loud',
+      LISTEN_ADDRESS: 'nowhere',
+      DINGTALK_API_URL: 'ftp://x',
+      GATEWAY_ENABLED: 'maybe',
+      CODE_SECRET: 'short',
+    });
+    expect(p).toEqual([
+      'CODE_LENGTH: must be an integer from 4 to 10',
+      'CODE_TTL_SECONDS: must be an integer from 30 to 86400',
+      'CODE_SECRET: must be at least 16 characters (use 32+ random bytes)',
+      'LISTEN_ADDRESS: must be host:port or unix:/path',
+      'GATEWAY_ENABLED: must be true or false',
+      'DINGTALK_API_URL: must be an http(s) URL',
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('accepts unix sockets and bracketed IPv6', () => {
+    expect(load({ LISTEN_ADDRESS: 'unix:/run/gw.sock' }).listenAddress).toBe('unix:/run/gw.sock');
+    expect(load({ LISTEN_ADDRESS: '[::1]:9000' }).listenAddress).toBe('[::1]:9000');
+  });
+
+  it('applies YAML per-scenario overrides and templates; env wins over the file', () => {
+    const yaml = `
+code:
+  ttl_seconds: 600
+scenarios:
+  risk_warning:
+    enabled: false
+  login:
+    max_attempts: 3
+    templates:
+      en-US:
+        title: Your code
+        text: "Code {code} ({minutes} min)"
+      ja-JP:
+        title: コード
+        text: "{code}"
+`;
+    const c = load({ CONFIG_FILE: '/etc/gw.yaml', CODE_TTL_SECONDS: '120' }, { '/etc/gw.yaml': yaml });
+    expect(c.scenarios.login.ttlSeconds).toBe(120);
+    expect(c.scenarios.login.maxAttempts).toBe(3);
+    expect(c.scenarios.risk_warning.enabled).toBe(false);
+    expect(c.scenarios.login.templates['en-US']).toEqual({
+      title: 'Your code',
+      text: 'Code {code} ({minutes} min)',
+    });
+    expect(Object.keys(c.scenarios.login.templates).sort()).toEqual(['en-US', 'ja-JP', 'zh-CN']);
+    expect(c.scenarios.two_factor.templates['ja-JP']).toBeUndefined();
+  });
+
+  it('names bad YAML settings by their path', () => {
+    const yaml = `
+scenarios:
+  login:
+    code_length: 40
+    templates:
+      en-US: { title: "t", text: "no placeholder {name}" }
+  logon: {}
+`;
+    expect(problems({ CONFIG_FILE: 'f' }, { f: yaml })).toEqual([
+      'scenarios.logon: unknown scenario; expected one of login, password_recovery, two_factor, password_reset, risk_warning',
+      'scenarios.login.templates.en-US: text lacks the {code} placeholder',
+      'scenarios.login.templates.en-US: unknown placeholder {name}',
+      'scenarios.login.code_length: must be an integer from 4 to 10',
+    ]);
+  });
+
+  it('rejects templates too large for DingTalk', () => {
+    const yaml = `scenarios:\n  login:\n    templates:\n      en-US: { title: t, text: "{code} ${'x'.repeat(2000)}" }\n`;
+    expect(problems({ CONFIG_FILE: 'f' }, { f: yaml })[0]).toMatch(
+      /scenarios.login.templates.en-US: renders to \d+ bytes/,
+    );
+  });
+
+  it('reports unreadable and malformed files', () => {
+    expect(problems({ CONFIG_FILE: '/missing.yaml' })[0]).toContain('CONFIG_FILE: cannot read /missing.yaml');
+    expect(problems({ CONFIG_FILE: 'f' }, { f: '- a list' })).toEqual([
+      'CONFIG_FILE: must hold a YAML mapping',
+    ]);
+  });
+});
+
+describe('redaction', () => {
+  it('never shows secrets', () => {
+    const c = load({
+      ...live,
+      CODE_SECRET: 'a-very-long-hmac-secret',
+      STORE_URL: 'redis://user:pw@redis:6379/0',
+    });
+    const text = JSON.stringify(redactConfig(c));
+    expect(text).not.toContain('sekret-value');
+    expect(text).not.toContain('a-very-long-hmac-secret');
+    expect(text).not.toContain(':pw@');
+    expect(redactUrl('postgresql://u:p@h/db')).toBe('postgresql://u:***@h/db');
+  });
+});
