@@ -1,0 +1,294 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as wait } from 'node:timers/promises';
+import { createFaultQueue, type Fault, type SimEndpoint } from './simulator-faults';
+import { renderInboxPage } from './simulator-inbox-page';
+import { createMessages, type InboxMessage } from './simulator-messages';
+import { createDirectory, createTokenBook, fail, ok, requestId, str, type SimJson } from './simulator-state';
+import { DEMO_USERS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
+
+export { DEMO_USERS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
+export type { InboxMessage } from './simulator-messages';
+export type { Fault, SimEndpoint } from './simulator-faults';
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  appKey?: string;
+  appSecret?: string;
+  agentId?: number;
+  /** Default DEMO_USERS. */
+  users?: readonly SimUser[];
+  /** Default 7200. */
+  tokenTtlSeconds?: number;
+  /** Work notifications one user may receive per day; default 500. */
+  dailyCapPerUser?: number;
+  /** Clock for token expiry, days and inbox times; default Date.now. */
+  now?: () => number;
+  /** Called for every delivered message. */
+  onMessage?: (m: InboxMessage) => void;
+}
+
+export interface Simulator {
+  /** Base URL for both API families, e.g. http://127.0.0.1:40123. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly appKey: string;
+  readonly appSecret: string;
+  readonly agentId: number;
+  /** Delivered messages, newest last (at most the latest 1000). */
+  readonly inbox: readonly InboxMessage[];
+  /** Requests received per endpoint, faulted ones included. */
+  readonly calls: Readonly<Partial<Record<SimEndpoint, number>>>;
+  /** Plays `fault` on the next `times` requests to `endpoint` ('*': any endpoint). */
+  inject(endpoint: SimEndpoint | '*', fault: Fault, times?: number): void;
+  clearFaults(): void;
+  /** Expires every issued token: the next use answers 42001, the next fetch issues a new token. */
+  expireTokens(): void;
+  /** Every token issued so far (for leak tests). */
+  issuedTokens(): string[];
+  /** Forgets messages, tasks, daily counters, call counts and faults; tokens stay valid. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const ROUTES: Readonly<Record<string, { endpoint: SimEndpoint; method: 'GET' | 'POST' }>> = {
+  '/v1.0/oauth2/accessToken': { endpoint: 'token', method: 'POST' },
+  '/gettoken': { endpoint: 'gettoken', method: 'GET' },
+  '/topapi/message/corpconversation/asyncsend_v2': { endpoint: 'asyncsend_v2', method: 'POST' },
+  '/topapi/message/corpconversation/getsendresult': { endpoint: 'getsendresult', method: 'POST' },
+  '/topapi/message/corpconversation/getsendprogress': { endpoint: 'getsendprogress', method: 'POST' },
+  '/topapi/message/corpconversation/recall': { endpoint: 'recall', method: 'POST' },
+  '/topapi/v2/user/getbymobile': { endpoint: 'getbymobile', method: 'POST' },
+  '/topapi/user/getbyunionid': { endpoint: 'getbyunionid', method: 'POST' },
+  '/topapi/v2/user/get': { endpoint: 'user_get', method: 'POST' },
+};
+
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+interface Answer {
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+const json = (status: number, value: SimJson): Answer => ({
+  status,
+  body: JSON.stringify(value),
+  contentType: 'application/json;charset=utf-8',
+});
+
+/**
+ * A DingTalk for tests and the sandbox: a real HTTP server that speaks the new-API token
+ * endpoint and the oapi endpoints the gateway uses on one base URL, with DingTalk's
+ * validation, token lifetimes and silent delivery limits, plus injectable faults.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const appKey = options.appKey ?? SIMULATOR_DEFAULTS.appKey;
+  const appSecret = options.appSecret ?? SIMULATOR_DEFAULTS.appSecret;
+  const agentId = options.agentId ?? SIMULATOR_DEFAULTS.agentId;
+  const now = options.now ?? Date.now;
+  const tokens = createTokenBook(options.tokenTtlSeconds ?? SIMULATOR_DEFAULTS.tokenTtlSeconds, now);
+  const directory = createDirectory(options.users ?? DEMO_USERS);
+  const messages = createMessages({
+    agentId,
+    dailyCapPerUser: options.dailyCapPerUser ?? SIMULATOR_DEFAULTS.dailyCapPerUser,
+    now,
+    directory,
+    onMessage: options.onMessage,
+  });
+  const faults = createFaultQueue();
+  const calls: Partial<Record<SimEndpoint, number>> = {};
+  const lifetime = new AbortController();
+  const pause = (ms: number) =>
+    wait(ms, undefined, { signal: lifetime.signal }).then(
+      () => !lifetime.signal.aborted,
+      () => false,
+    );
+
+  const answer = (endpoint: SimEndpoint, url: URL, contentType: string, raw: string): Answer => {
+    if (endpoint === 'token') {
+      const body = /application\/json/i.test(contentType) ? parseObject(raw) : undefined;
+      const key = str(body?.appKey);
+      const secret = str(body?.appSecret);
+      if (!key || !secret) {
+        const missing = key ? 'appSecret' : 'appKey';
+        return json(400, {
+          code: `Missing${missing}`,
+          message: `${missing} is mandatory for this action.`,
+          requestid: requestId(),
+        });
+      }
+      if (key !== appKey || secret !== appSecret) {
+        return json(400, {
+          code: 'invalidClientIdOrSecret',
+          message: '无效的clientId或者clientSecret',
+          requestid: requestId(),
+        });
+      }
+      const t = tokens.issue();
+      return json(200, { accessToken: t.token, expireIn: t.expiresIn });
+    }
+    if (endpoint === 'gettoken') {
+      if (url.searchParams.get('appkey') !== appKey)
+        return json(200, fail(40089, '不合法的appKey或appSecret'));
+      if (url.searchParams.get('appsecret') !== appSecret)
+        return json(200, fail(40096, '不合法的appKey或appSecret'));
+      const t = tokens.issue();
+      return json(200, ok({ access_token: t.token, expires_in: t.expiresIn }));
+    }
+    const tokenCode = tokens.check(url.searchParams.get('access_token') ?? undefined);
+    if (tokenCode === 42001) return json(200, fail(42001, 'access_token超时'));
+    if (tokenCode !== 0) return json(200, fail(tokenCode, '不合法的access_token'));
+    const body = raw.trim() === '' ? {} : parseObject(raw);
+    if (!body) return json(200, fail(40035, '不合法的参数: 请求体不是 JSON'));
+    switch (endpoint) {
+      case 'asyncsend_v2':
+        return json(200, messages.send(body));
+      case 'getsendresult':
+        return json(200, messages.sendResult(body));
+      case 'getsendprogress':
+        return json(200, messages.sendProgress(body));
+      case 'recall':
+        return json(200, messages.recall(body));
+      case 'getbymobile':
+        return json(200, directory.getByMobile(body));
+      case 'getbyunionid':
+        return json(200, directory.getByUnionId(body));
+      case 'user_get':
+        return json(200, directory.getUser(body));
+    }
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    if (req.method === 'GET' && url.pathname === '/') {
+      return write(res, {
+        status: 200,
+        body: renderInboxPage(messages.inbox),
+        contentType: 'text/html;charset=utf-8',
+      });
+    }
+    if (req.method === 'GET' && url.pathname === '/inbox.json')
+      return write(res, json(200, { messages: messages.inbox }));
+    const route = ROUTES[url.pathname];
+    if (!route) return write(res, json(404, { code: 'NotFound', message: `no such API: ${url.pathname}` }));
+    calls[route.endpoint] = (calls[route.endpoint] ?? 0) + 1;
+    const raw = await readBody(req, res);
+    if (raw === undefined) return;
+    const fault = faults.take(route.endpoint);
+    switch (fault?.type) {
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'http': {
+        const isText = typeof fault.body === 'string';
+        const body = isText ? (fault.body as string) : JSON.stringify(fault.body);
+        const contentType =
+          fault.contentType ?? (isText ? 'text/plain;charset=utf-8' : 'application/json;charset=utf-8');
+        return write(res, { status: fault.status, body, contentType });
+      }
+      case 'errcode': {
+        const sub =
+          fault.subCode === undefined ? {} : { sub_code: String(fault.subCode), sub_msg: 'simulated fault' };
+        return write(res, json(200, { ...fail(fault.errcode, 'simulated fault'), ...sub }));
+      }
+      case 'delay':
+        if (!(await pause(fault.ms))) return;
+        break;
+    }
+    const reply =
+      req.method === route.method
+        ? answer(route.endpoint, url, String(req.headers['content-type'] ?? ''), raw)
+        : route.endpoint === 'token'
+          ? json(405, { code: 'MethodNotAllowed', message: `use ${route.method}`, requestid: requestId() })
+          : json(200, fail(43002, `需要${route.method}请求`));
+    if (fault?.type !== 'trickle') return write(res, reply);
+    const bytes = Buffer.from(reply.body);
+    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': bytes.length });
+    for (let i = 0; i < bytes.length; i++) {
+      if (res.destroyed) return;
+      res.write(bytes.subarray(i, i + 1));
+      if (!(await pause(fault.chunkDelayMs))) return;
+    }
+    res.end();
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) write(res, json(500, { code: 'InternalError', message: 'simulator error' }));
+      else res.destroy();
+    });
+  });
+  // Longer than a client's idle keep-alive use, so a reused socket is not closed under it.
+  server.keepAliveTimeout = 30_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    host,
+    port,
+    appKey,
+    appSecret,
+    agentId,
+    inbox: messages.inbox,
+    calls,
+    inject: (endpoint, fault, times = 1) => faults.inject(endpoint, fault, times),
+    clearFaults: () => faults.clear(),
+    expireTokens: () => tokens.expireAll(),
+    issuedTokens: () => tokens.all(),
+    reset() {
+      faults.clear();
+      messages.reset();
+      for (const key of Object.keys(calls) as SimEndpoint[]) delete calls[key];
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        lifetime.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function write(res: http.ServerResponse, a: Answer): void {
+  if (res.destroyed) return;
+  res.writeHead(a.status, { 'content-type': a.contentType, 'content-length': Buffer.byteLength(a.body) });
+  res.end(a.body);
+}
+
+/** The request body as text, or undefined when it was too large (answered 413). */
+async function readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) {
+      write(res, json(413, { code: 'PayloadTooLarge', message: 'request body too large' }));
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseObject(raw: string): SimJson | undefined {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as SimJson) : undefined;
+  } catch {
+    return undefined;
+  }
+}
