@@ -40,15 +40,17 @@ export type SendDecision =
 
 /**
  * Decides whether one more send is allowed, given the times (ms) of earlier sends.
- * Cooldown is checked before the rolling-window quota. On success the returned
- * history holds only the sends still inside the window plus this one.
+ * Cooldown is checked before the rolling-window quota. A send stamped after `now`
+ * (by a replica whose clock runs ahead) still counts: ignoring it would let two
+ * replicas a few milliseconds apart both send through one cooldown. On success the
+ * returned history holds only the sends still inside the window plus this one, sorted.
  * This is the reference rule; store backends that run it atomically elsewhere
  * (a Lua script, one SQL statement) must agree with it.
  */
 export function decideSend(history: readonly number[], now: number, rule: SendRule): SendDecision {
-  const recent = history.filter((t) => t > now - rule.windowMs && t <= now).sort((a, b) => a - b);
+  const recent = history.filter((t) => t > now - rule.windowMs).sort((a, b) => a - b);
   const last = recent.length > 0 ? recent[recent.length - 1] : undefined;
-  if (last !== undefined && now - last < rule.cooldownMs) {
+  if (last !== undefined && rule.cooldownMs > 0 && now - last < rule.cooldownMs) {
     return { allowed: false, reason: 'cooldown', retryAt: last + rule.cooldownMs };
   }
   if (recent.length >= rule.maxInWindow) {
@@ -59,5 +61,6 @@ export function decideSend(history: readonly number[], now: number, rule: SendRu
     };
   }
   recent.push(now);
+  recent.sort((a, b) => a - b);
   return { allowed: true, history: recent, resendAt: now + rule.cooldownMs };
 }

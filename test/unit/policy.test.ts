@@ -27,12 +27,25 @@ describe('decideSend', () => {
     });
   });
 
-  it('ignores unsorted and future entries sensibly', () => {
+  it('sorts what it is given', () => {
     expect(decideSend([200_000, 0, 100_000], 300_000, rule)).toMatchObject({
       allowed: false,
       reason: 'quota',
     });
-    expect(decideSend([900_000], 300_000, rule)).toMatchObject({ allowed: true, history: [300_000] });
+  });
+
+  it('counts a send stamped in the future by a replica whose clock runs ahead', () => {
+    expect(decideSend([300_005], 300_000, rule)).toEqual({
+      allowed: false,
+      reason: 'cooldown',
+      retryAt: 360_005,
+    });
+    const r = { ...rule, cooldownMs: 0 };
+    expect(decideSend([300_005], 300_000, r)).toEqual({
+      allowed: true,
+      history: [300_000, 300_005],
+      resendAt: 300_000,
+    });
   });
 
   it('a zero cooldown only applies the quota', () => {

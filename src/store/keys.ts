@@ -1,0 +1,7 @@
+import type { Subject } from '../verification/ports';
+
+/**
+ * One key per (scenario, user). The scenario comes first: it never contains `:`, so
+ * the split is unambiguous although user ids may contain `:`.
+ */
+export const subjectKey = (s: Subject): string => `${s.scenario}:${s.userId}`;

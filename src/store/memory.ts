@@ -1,0 +1,148 @@
+import { Keyv } from 'keyv';
+import type { Binding } from '../domain/binding';
+import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import { storeUnavailable } from '../domain/errors';
+import { decideSend } from '../domain/policy';
+import type { VerificationStore } from '../verification/ports';
+import { subjectKey } from './keys';
+
+export interface MemoryStoreOptions {
+  /** The store's own clock for retention (ms). Default Date.now. */
+  now?: () => number;
+  /** How often expired entries are deleted. Default 60 000 ms. */
+  sweepIntervalMs?: number;
+}
+
+interface CodeEntry {
+  record: CodeRecord;
+  attempts: number;
+  used: boolean;
+  retainUntil: number;
+}
+
+interface SendEntry {
+  sends: number[];
+  retainUntil: number;
+}
+
+/**
+ * The embedded default: one process, no persistence. Every atomic operation is a
+ * synchronous read-modify-write between two awaits, so the event loop orders
+ * concurrent calls exactly as a lock would. Bindings and secrets go through Keyv
+ * (its in-memory Map) like the other backends; codes and send histories are plain
+ * Maps so the hot path does no serialisation. Expired entries are ignored on read
+ * and swept periodically, so memory stays bounded by the live codes.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): VerificationStore {
+  const now = options.now ?? Date.now;
+  const codes = new Map<string, CodeEntry>();
+  const sends = new Map<string, SendEntry>();
+  const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
+  const secrets = new Map<string, string>();
+  let closed = false;
+
+  const live = <T extends { retainUntil: number }>(map: Map<string, T>, key: string): T | undefined => {
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.retainUntil <= now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  const sweep = () => {
+    const t = now();
+    for (const map of [codes, sends] as Map<string, { retainUntil: number }>[]) {
+      for (const [key, entry] of map) if (entry.retainUntil <= t) map.delete(key);
+    }
+  };
+  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+  const open = (operation: string) => {
+    if (closed) throw storeUnavailable(operation, new Error('the memory store is closed'));
+  };
+
+  return {
+    kind: 'memory',
+
+    async reserveSend(subject, rule, at) {
+      open('reserveSend');
+      const key = subjectKey(subject);
+      const decision = decideSend(live(sends, key)?.sends ?? [], at, rule);
+      if (decision.allowed) sends.set(key, { sends: decision.history, retainUntil: now() + rule.windowMs });
+      return decision;
+    },
+
+    async releaseSend(subject, at) {
+      open('releaseSend');
+      const entry = live(sends, subjectKey(subject));
+      const i = entry?.sends.indexOf(at) ?? -1;
+      if (entry && i >= 0) entry.sends.splice(i, 1);
+    },
+
+    async saveCode(subject, record, retainMs) {
+      open('saveCode');
+      codes.set(subjectKey(subject), {
+        record: { ...record },
+        attempts: 0,
+        used: false,
+        retainUntil: now() + retainMs,
+      });
+    },
+
+    async discardCode(subject, id) {
+      open('discardCode');
+      const key = subjectKey(subject);
+      if (live(codes, key)?.record.id === id) codes.delete(key);
+    },
+
+    async countAttempt(subject): Promise<AttemptSnapshot> {
+      open('countAttempt');
+      const entry = live(codes, subjectKey(subject));
+      if (entry === undefined) return { state: 'missing' };
+      if (entry.used) return { state: 'used', id: entry.record.id };
+      entry.attempts += 1;
+      return { state: 'counted', record: { ...entry.record }, attempts: entry.attempts };
+    },
+
+    async consumeCode(subject, id) {
+      open('consumeCode');
+      const entry = live(codes, subjectKey(subject));
+      if (entry === undefined || entry.used || entry.record.id !== id) return false;
+      entry.used = true;
+      return true;
+    },
+
+    async getBinding(userId) {
+      open('getBinding');
+      return (await bindings.get(userId)) ?? undefined;
+    },
+
+    async putBinding(binding) {
+      open('putBinding');
+      await bindings.set(binding.userId, { ...binding });
+    },
+
+    async deleteBinding(userId) {
+      open('deleteBinding');
+      return bindings.delete(userId);
+    },
+
+    async getOrCreateSecret(name, candidate) {
+      open('getOrCreateSecret');
+      const existing = secrets.get(name);
+      if (existing !== undefined) return existing;
+      secrets.set(name, candidate);
+      return candidate;
+    },
+
+    async ping() {
+      open('ping');
+    },
+
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+    },
+  };
+}

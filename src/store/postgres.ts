@@ -1,0 +1,221 @@
+import { KeyvPostgres } from '@keyv/postgres';
+import { Keyv } from 'keyv';
+import { Pool } from 'pg';
+import type { Binding } from '../domain/binding';
+import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import { storeUnavailable } from '../domain/errors';
+import type { SendDecision } from '../domain/policy';
+import type { Subject, VerificationStore } from '../verification/ports';
+import { passwordForms, scrub, summary } from './redact';
+import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
+
+export interface PostgresStoreOptions {
+  /** Receives idle-connection and sweep failures (never the password). */
+  logger?: { warn(o: object, m: string): void };
+  /** Schema holding the tables; created if absent. Default `public`. */
+  schema?: string;
+  /** Prefix of every table and function name. Default `gateway_`. */
+  tablePrefix?: string;
+  /** How often expired rows are deleted. Default 60 000 ms. */
+  sweepIntervalMs?: number;
+  /** Bound on connecting and on each statement, so an outage fails fast. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+interface CodeRow {
+  id: string;
+  digest: string;
+  recipient: string;
+  created_at: string;
+  code_expires_at: string;
+  max_attempts: number;
+  attempts: number;
+  used_at: string | null;
+}
+
+interface DecisionRow {
+  allowed: boolean;
+  reason: 'cooldown' | 'quota' | null;
+  retry_at: string;
+  history: string[] | null;
+}
+
+/**
+ * A VerificationStore on PostgreSQL, for several replicas sharing one database. Each
+ * atomic operation is one SQL statement (see postgres-sql.ts); bindings live in Keyv
+ * (@keyv/postgres) on the same pool. Creates its schema objects idempotently at start
+ * and rejects with store_unavailable when the database cannot be reached then. The pool
+ * reconnects by itself after an outage.
+ */
+export async function createPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<VerificationStore> {
+  const names = postgresNames(options.schema, options.tablePrefix);
+  const sql = statements(names);
+  const secrets = passwordForms(url);
+  const clean = (e: unknown) => scrub(e, secrets);
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const pool = new Pool({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    // Covers a server that vanished without closing the socket; a little later than
+    // statement_timeout so that a statement stuck on a lock is cancelled by the server.
+    query_timeout: timeoutMs + 250,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: 'dingtalk-gateway',
+  });
+  // Without a listener, an idle connection the server drops would be an uncaught 'error' event.
+  pool.on('error', (err) =>
+    options.logger?.warn(
+      { err: summary(clean(err)) },
+      'idle PostgreSQL connection failed; the pool reconnects on demand',
+    ),
+  );
+
+  try {
+    await pool.query(schemaDdl(names));
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw storeUnavailable('setup', clean(e));
+  }
+
+  const bindings = new Keyv<Binding>({
+    store: keyvAdapter(pool, names),
+    namespace: 'binding',
+    throwOnErrors: true,
+  });
+  const guard = async <T>(operation: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (e) {
+      throw storeUnavailable(operation, clean(e));
+    }
+  };
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    pool
+      .query(sql.sweep)
+      .catch((e: unknown) =>
+        options.logger?.warn(
+          { err: summary(clean(e)) },
+          'PostgreSQL store sweep failed; retrying at the next interval',
+        ),
+      )
+      .finally(() => (sweeping = false));
+  }, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+  let closed: Promise<void> | undefined;
+
+  return {
+    kind: 'postgres',
+
+    reserveSend: (subject, rule, now) =>
+      guard('reserveSend', async (): Promise<SendDecision> => {
+        const args = [...key(subject), now, rule.cooldownMs, rule.windowMs, rule.maxInWindow];
+        const r = (await pool.query<DecisionRow>(sql.reserveSend, args)).rows[0];
+        return r.allowed
+          ? { allowed: true, history: (r.history ?? []).map(Number), resendAt: Number(r.retry_at) }
+          : { allowed: false, reason: r.reason ?? 'quota', retryAt: Number(r.retry_at) };
+      }),
+
+    releaseSend: (subject, at) =>
+      guard('releaseSend', async () => {
+        await pool.query(sql.releaseSend, [...key(subject), at]);
+      }),
+
+    saveCode: (subject, record, retainMs) =>
+      guard('saveCode', async () => {
+        const { id, digest, recipient, createdAt, expiresAt, maxAttempts } = record;
+        const args = [
+          ...key(subject),
+          id,
+          digest,
+          recipient,
+          createdAt,
+          expiresAt,
+          maxAttempts,
+          Math.ceil(retainMs),
+        ];
+        await pool.query(sql.saveCode, args);
+      }),
+
+    discardCode: (subject, id) =>
+      guard('discardCode', async () => {
+        await pool.query(sql.discardCode, [...key(subject), id]);
+      }),
+
+    countAttempt: (subject) =>
+      guard('countAttempt', async (): Promise<AttemptSnapshot> => {
+        const row = (await pool.query<CodeRow>(sql.countAttempt, key(subject))).rows[0];
+        if (row === undefined) return { state: 'missing' };
+        if (row.used_at !== null) return { state: 'used', id: row.id };
+        return { state: 'counted', record: recordOf(row), attempts: row.attempts };
+      }),
+
+    consumeCode: (subject, id) =>
+      guard(
+        'consumeCode',
+        async () => (await pool.query(sql.consumeCode, [...key(subject), id])).rowCount === 1,
+      ),
+
+    getBinding: (userId) => guard('getBinding', async () => (await bindings.get(userId)) ?? undefined),
+
+    putBinding: (binding) =>
+      guard('putBinding', async () => {
+        await bindings.set(binding.userId, binding);
+      }),
+
+    deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
+
+    getOrCreateSecret: (name, candidate) =>
+      guard(
+        'getOrCreateSecret',
+        async () =>
+          (await pool.query<{ value: string }>(sql.getOrCreateSecret, [name, candidate])).rows[0].value,
+      ),
+
+    ping: () =>
+      guard('ping', async () => {
+        await pool.query('SELECT 1');
+      }),
+
+    close: () => {
+      clearInterval(sweeper);
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}
+
+const key = (s: Subject): [string, string] => [s.userId, s.scenario];
+
+const recordOf = (row: CodeRow): CodeRecord => ({
+  id: row.id,
+  digest: row.digest,
+  recipient: row.recipient,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.code_expires_at),
+  maxAttempts: row.max_attempts,
+});
+
+/**
+ * @keyv/postgres 2.2.3 keeps one module-global pool per URI, with no 'error' listener
+ * (an idle connection dropped by the server would crash the process), and its
+ * disconnect() ends that pool for every store sharing it. Its constructor takes its
+ * query function from connect() once, so overriding connect() routes its SQL through our pool.
+ */
+function keyvAdapter(pool: Pool, names: PostgresNames): KeyvPostgres {
+  class PooledKeyvPostgres extends KeyvPostgres {
+    override async connect() {
+      return async (text: string, values?: unknown[]) => (await pool.query(text, values)).rows;
+    }
+    override async disconnect() {}
+  }
+  return new PooledKeyvPostgres({ schema: names.kvSchema, table: names.kvTable });
+}

@@ -1,0 +1,98 @@
+/**
+ * The Redis store's Lua scripts. Redis runs a script to the end before any other
+ * command, so each is atomic across every replica. Times are integer milliseconds,
+ * passed and returned as decimal strings (`%d`) so no float formatting creeps in.
+ * A send history is a comma-separated list of send times; a code is a hash whose
+ * `used` field is '0' or '1'.
+ */
+
+/** KEYS[1] send key; ARGV now, cooldownMs, windowMs, maxInWindow → {allowed, reason, retryAt, history}. */
+export const RESERVE_SEND = `
+local now = tonumber(ARGV[1])
+local cooldown = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local max = tonumber(ARGV[4])
+local recent = {}
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  for t in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(t)
+    if v > now - window then recent[#recent + 1] = v end
+  end
+end
+table.sort(recent)
+-- From here on this is decideSend (src/domain/policy.ts), step by step.
+local n = #recent
+if n > 0 and cooldown > 0 and now - recent[n] < cooldown then
+  return {0, 'cooldown', string.format('%d', recent[n] + cooldown), ''}
+end
+if n >= max then
+  return {0, 'quota', string.format('%d', recent[n - max + 1] + window), ''}
+end
+recent[n + 1] = now
+table.sort(recent)
+local parts = {}
+for i, v in ipairs(recent) do parts[i] = string.format('%d', v) end
+local history = table.concat(parts, ',')
+-- Kept until the newest send (possibly stamped ahead of now) leaves the window.
+redis.call('SET', KEYS[1], history, 'PX', window + math.max(0, recent[#recent] - now))
+return {1, '', string.format('%d', now + cooldown), history}
+`;
+
+/** KEYS[1] send key; ARGV the send time. Removes one occurrence: two sends may share a millisecond. */
+export const RELEASE_SEND = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local kept = {}
+local removed = false
+for t in string.gmatch(raw, '[^,]+') do
+  if not removed and t == ARGV[1] then removed = true else kept[#kept + 1] = t end
+end
+if not removed then return 0 end
+redis.call('SET', KEYS[1], table.concat(kept, ','), 'KEEPTTL')
+return 1
+`;
+
+/** KEYS[1] code key; ARGV id, digest, recipient, createdAt, expiresAt, maxAttempts, retainMs. */
+export const SAVE_CODE = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'digest', ARGV[2], 'recipient', ARGV[3], 'createdAt', ARGV[4],
+  'expiresAt', ARGV[5], 'maxAttempts', ARGV[6], 'attempts', 0, 'used', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return 1
+`;
+
+/** KEYS[1] code key; ARGV id. */
+export const DISCARD_CODE = `
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * KEYS[1] code key → {'missing'} | {'used', id} |
+ * {'counted', id, digest, recipient, createdAt, expiresAt, maxAttempts, attempts}.
+ * A used code is reported uncounted.
+ */
+export const COUNT_ATTEMPT = `
+local f = redis.call('HMGET', KEYS[1], 'id', 'digest', 'recipient', 'createdAt', 'expiresAt', 'maxAttempts', 'used')
+if not f[1] then return {'missing'} end
+if f[7] == '1' then return {'used', f[1]} end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return {'counted', f[1], f[2], f[3], f[4], f[5], f[6], tostring(attempts)}
+`;
+
+/** KEYS[1] code key; ARGV id → 1 for exactly one caller. */
+export const CONSUME_CODE = `
+local f = redis.call('HMGET', KEYS[1], 'id', 'used')
+if f[1] ~= ARGV[1] or f[2] ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'used', '1')
+return 1
+`;
+
+/** KEYS[1] secret key; ARGV candidate → the value in force. */
+export const GET_OR_CREATE_SECRET = `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`;

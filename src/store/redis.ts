@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import KeyvRedis from '@keyv/redis';
+import { Keyv } from 'keyv';
+import type { Binding } from '../domain/binding';
+import type { AttemptSnapshot } from '../domain/code';
+import { storeUnavailable } from '../domain/errors';
+import type { SendDecision } from '../domain/policy';
+import type { Subject, VerificationStore } from '../verification/ports';
+import { subjectKey } from './keys';
+import { passwordForms, scrub, summary } from './redact';
+import * as lua from './redis-scripts';
+
+export interface RedisStoreOptions {
+  /** Receives connection errors while Redis is away (never the password). */
+  logger?: { warn(o: object, m: string): void };
+  /** Prefix of every key. Default `dingtalk-gateway:`. */
+  keyPrefix?: string;
+  /** Bound on connecting and on each command, so an outage fails fast. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+/** What the store needs of the node-redis client the Keyv adapter owns. */
+interface RawClient {
+  sendCommand(args: string[]): Promise<unknown>;
+  isReady: boolean;
+}
+
+/**
+ * A VerificationStore on Redis, for several replicas sharing one server. Bindings go
+ * through Keyv (@keyv/redis); every operation that must be atomic across replicas is a
+ * Lua script (redis-scripts.ts) run on the adapter's own client. The client has no
+ * offline queue and a per-command timeout, so while Redis is away every call fails at
+ * once with store_unavailable instead of waiting; it reconnects by itself. Codes and
+ * send histories expire with their records (PEXPIRE).
+ */
+export async function createRedisStore(
+  url: string,
+  options: RedisStoreOptions = {},
+): Promise<VerificationStore> {
+  const secrets = passwordForms(url, 'redis');
+  const clean = (e: unknown) => scrub(e, secrets);
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const prefix = options.keyPrefix ?? 'dingtalk-gateway:';
+  let warnedAt = 0;
+  const warn = (e: unknown) => {
+    // The client reports every failed reconnect; one line per 10 s is enough.
+    if (Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    options.logger?.warn({ err: summary(clean(e)) }, 'Redis connection failed; reconnecting');
+  };
+
+  const adapter = new KeyvRedis(
+    {
+      url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: timeoutMs,
+        // Retry forever, at most a second apart, with jitter so replicas do not reconnect in step.
+        reconnectStrategy: (retries: number) =>
+          Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100),
+      },
+    },
+    { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: timeoutMs },
+  );
+  adapter.on('error', warn);
+
+  let client: RawClient;
+  try {
+    client = (await adapter.getClient()) as unknown as RawClient;
+  } catch (e) {
+    await adapter.disconnect(true).catch(() => undefined);
+    throw storeUnavailable('setup', clean(e));
+  }
+
+  // The adapter prefixes the namespace itself (`<namespace>::<key>`); Keyv must not add it again.
+  const bindings = new Keyv<Binding>({
+    store: adapter,
+    namespace: `${prefix}binding`,
+    useKeyPrefix: false,
+    throwOnErrors: true,
+  });
+  bindings.on('error', () => undefined); // thrown to the caller (throwOnErrors); the event is a duplicate
+
+  let closed: Promise<void> | undefined;
+  const scripts = new Map<string, string>();
+  const sha = (script: string) => {
+    let h = scripts.get(script);
+    if (h === undefined) scripts.set(script, (h = createHash('sha1').update(script).digest('hex')));
+    return h;
+  };
+  /** EVALSHA, falling back to EVAL (which caches the script) the first time a server sees it. */
+  const run = async (script: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    try {
+      return await client.sendCommand(['EVALSHA', sha(script), ...tail]);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return client.sendCommand(['EVAL', script, ...tail]);
+    }
+  };
+  const guard = async <T>(operation: string, work: () => Promise<T>): Promise<T> => {
+    // The Keyv adapter would reconnect a closed client on its next call.
+    if (closed) throw storeUnavailable(operation, new Error('the Redis store is closed'));
+    let timer: NodeJS.Timeout | undefined;
+    // node-redis's own command timeout does not fire once a command is on the wire, so a
+    // server that stops answering is bounded here; a reply that comes later is dropped.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (e) {
+      throw storeUnavailable(operation, clean(e));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const sendKey = (s: Subject) => `${prefix}send:${subjectKey(s)}`;
+  const codeKey = (s: Subject) => `${prefix}code:${subjectKey(s)}`;
+
+  return {
+    kind: 'redis',
+
+    reserveSend: (subject, rule, now) =>
+      guard('reserveSend', async (): Promise<SendDecision> => {
+        const args = [now, rule.cooldownMs, rule.windowMs, rule.maxInWindow];
+        const [allowed, reason, retryAt, history] = (await run(
+          lua.RESERVE_SEND,
+          [sendKey(subject)],
+          args,
+        )) as [number, string, string, string];
+        return allowed === 1
+          ? { allowed: true, history: history.split(',').map(Number), resendAt: Number(retryAt) }
+          : { allowed: false, reason: reason as 'cooldown' | 'quota', retryAt: Number(retryAt) };
+      }),
+
+    releaseSend: (subject, at) =>
+      guard('releaseSend', async () => {
+        await run(lua.RELEASE_SEND, [sendKey(subject)], [at]);
+      }),
+
+    saveCode: (subject, record, retainMs) =>
+      guard('saveCode', async () => {
+        const { id, digest, recipient, createdAt, expiresAt, maxAttempts } = record;
+        const args = [
+          id,
+          digest,
+          recipient,
+          createdAt,
+          expiresAt,
+          maxAttempts,
+          Math.max(1, Math.ceil(retainMs)),
+        ];
+        await run(lua.SAVE_CODE, [codeKey(subject)], args);
+      }),
+
+    discardCode: (subject, id) =>
+      guard('discardCode', async () => {
+        await run(lua.DISCARD_CODE, [codeKey(subject)], [id]);
+      }),
+
+    countAttempt: (subject) =>
+      guard('countAttempt', async (): Promise<AttemptSnapshot> => {
+        const r = (await run(lua.COUNT_ATTEMPT, [codeKey(subject)], [])) as string[];
+        if (r[0] === 'missing') return { state: 'missing' };
+        if (r[0] === 'used') return { state: 'used', id: r[1] };
+        const [, id, digest, recipient, createdAt, expiresAt, maxAttempts, attempts] = r;
+        return {
+          state: 'counted',
+          record: {
+            id,
+            digest,
+            recipient,
+            createdAt: Number(createdAt),
+            expiresAt: Number(expiresAt),
+            maxAttempts: Number(maxAttempts),
+          },
+          attempts: Number(attempts),
+        };
+      }),
+
+    consumeCode: (subject, id) =>
+      guard('consumeCode', async () => (await run(lua.CONSUME_CODE, [codeKey(subject)], [id])) === 1),
+
+    getBinding: (userId) => guard('getBinding', async () => (await bindings.get(userId)) ?? undefined),
+
+    putBinding: (binding) =>
+      guard('putBinding', async () => {
+        await bindings.set(binding.userId, binding);
+      }),
+
+    deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
+
+    getOrCreateSecret: (name, candidate) =>
+      guard(
+        'getOrCreateSecret',
+        async () => (await run(lua.GET_OR_CREATE_SECRET, [`${prefix}secret:${name}`], [candidate])) as string,
+      ),
+
+    ping: () =>
+      guard('ping', async () => {
+        await client.sendCommand(['PING']);
+      }),
+
+    close: () => {
+      closed ??= adapter.disconnect(true).catch(() => undefined);
+      return closed;
+    },
+  };
+}

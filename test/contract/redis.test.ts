@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { isGatewayFailure } from '../../src/domain/errors';
+import { createRedisStore } from '../../src/store/redis';
+import type { Subject, VerificationStore } from '../../src/verification/ports';
+import { freePort, freezableProxy } from '../helpers/net';
+import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
+import { describeStoreContract } from './store.contract';
+
+const skip = redisAvailability();
+let shared: Promise<RedisHandle> | undefined;
+const server = () => (shared ??= startRedis());
+afterAll(async () => {
+  await (await shared)?.close();
+});
+// Each fixture gets its own key prefix, so tests never see each other's keys.
+const freshPrefix = () => `t-${randomBytes(4).toString('hex')}:`;
+
+describeStoreContract(
+  'redis',
+  async () => {
+    const { url } = await server();
+    const keyPrefix = freshPrefix();
+    const [store, peer] = await Promise.all([
+      createRedisStore(url, { keyPrefix }),
+      createRedisStore(url, { keyPrefix }),
+    ]);
+    return { store, peer, cleanup: async () => void (await Promise.all([store.close(), peer.close()])) };
+  },
+  { skip },
+);
+
+const subject: Subject = { userId: 'u-1', scenario: 'login' };
+const record = { id: 'c1', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
+
+const operationsOf = (store: VerificationStore): Array<[string, () => Promise<unknown>]> => [
+  ['ping', () => store.ping()],
+  [
+    'reserveSend',
+    () => store.reserveSend(subject, { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 }, Date.now()),
+  ],
+  ['releaseSend', () => store.releaseSend(subject, 1)],
+  ['saveCode', () => store.saveCode(subject, record, 60_000)],
+  ['countAttempt', () => store.countAttempt(subject)],
+  ['consumeCode', () => store.consumeCode(subject, 'c1')],
+  ['discardCode', () => store.discardCode(subject, 'c1')],
+  [
+    'putBinding',
+    () => store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 }),
+  ],
+  ['getBinding', () => store.getBinding('u-1')],
+  ['deleteBinding', () => store.deleteBinding('u-1')],
+  ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
+];
+
+/** Runs `op`, expecting store_unavailable without the password anywhere in it; returns how long it took. */
+async function unavailable(name: string, op: () => Promise<unknown>, password: string): Promise<number> {
+  const started = Date.now();
+  const err = await op().then(
+    () => new Error(`${name} succeeded with Redis unreachable`),
+    (e: unknown) => e,
+  );
+  const elapsed = Date.now() - started;
+  expect({ name, kind: isGatewayFailure(err) ? err.detail.kind : inspect(err) }).toEqual({
+    name,
+    kind: 'store_unavailable',
+  });
+  if (password) expect(inspect(err, { depth: 5 })).not.toContain(password);
+  return elapsed;
+}
+
+const outageSkip = redisAvailability({ throwaway: true });
+const describeOutage = outageSkip === undefined ? describe : describe.skip;
+
+describeOutage('redis store outage', () => {
+  let redis: RedisHandle;
+  beforeAll(async () => {
+    redis = await startRedis({ throwaway: true });
+  });
+  afterAll(() => redis.close());
+
+  it('keys every record under its prefix and expires codes and histories with their records', async () => {
+    const store = await createRedisStore(redis.url, { keyPrefix: 'p:' });
+    try {
+      await store.saveCode(subject, record, 60_000);
+      await store.reserveSend(subject, { cooldownMs: 0, windowMs: 30_000, maxInWindow: 2 }, Date.now());
+      await store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 });
+      await store.getOrCreateSecret('hmac', 'x');
+      const raw = await rawClient(redis.url);
+      try {
+        const keys = ((await raw.sendCommand(['KEYS', '*'])) as string[]).sort();
+        expect(keys).toEqual(['p:binding::u-1', 'p:code:login:u-1', 'p:secret:hmac', 'p:send:login:u-1']);
+        const ttl = async (k: string) => Number(await raw.sendCommand(['PTTL', k]));
+        expect(await ttl('p:code:login:u-1')).toBeGreaterThan(50_000);
+        expect(await ttl('p:code:login:u-1')).toBeLessThanOrEqual(60_000);
+        expect(await ttl('p:send:login:u-1')).toBeLessThanOrEqual(30_000);
+        expect(await ttl('p:send:login:u-1')).toBeGreaterThan(0);
+        expect(await ttl('p:secret:hmac')).toBe(-1);
+      } finally {
+        await raw.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails fast with store_unavailable on every operation while Redis is down, and recovers by itself', async () => {
+    const warnings: string[] = [];
+    const store = await createRedisStore(redis.url, {
+      keyPrefix: freshPrefix(),
+      logger: { warn: (o, m) => warnings.push(`${m} ${inspect(o)}`) },
+    });
+    try {
+      const operations = operationsOf(store);
+      for (const [, op] of operations) await op();
+      await redis.stop();
+      for (const [name, op] of operations)
+        expect(await unavailable(name, op, redis.password)).toBeLessThan(1000);
+      expect(warnings.join('\n')).not.toContain(redis.password);
+
+      await redis.restart();
+      let back = false;
+      for (let i = 0; i < 60 && !back; i++) {
+        back = await store.ping().then(
+          () => true,
+          () => new Promise<boolean>((r) => setTimeout(() => r(false), 100)),
+        );
+      }
+      expect(back).toBe(true);
+      for (const [, op] of operations) await op();
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
+
+  it('refuses to start, naming no password, when nothing listens', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const err = await createRedisStore(`redis://:hunter2@127.0.0.1:${port}`, { timeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(isGatewayFailure(err) && err.detail.kind).toBe('store_unavailable');
+    expect(inspect(err, { depth: 5 })).not.toContain('hunter2');
+  });
+
+  it('gives up on a server that stops answering after its command timeout', async () => {
+    const target = new URL(redis.url);
+    const proxy = await freezableProxy(Number(target.port));
+    target.port = String(proxy.port);
+    const store = await createRedisStore(target.toString(), { keyPrefix: freshPrefix(), timeoutMs: 300 });
+    try {
+      await store.ping();
+      proxy.freeze();
+      for (const [name, op] of operationsOf(store).slice(0, 5)) {
+        expect(await unavailable(name, op, redis.password)).toBeLessThan(1500);
+      }
+    } finally {
+      proxy.close();
+      await store.close();
+    }
+  });
+});
+
+/** A bare client for looking at what the store wrote. */
+async function rawClient(url: string) {
+  const { createClient } = await import('@redis/client');
+  const client = createClient({ url });
+  await client.connect();
+  return client;
+}

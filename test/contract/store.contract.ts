@@ -1,0 +1,275 @@
+import type { CodeRecord } from '../../src/domain/code';
+import { isGatewayFailure } from '../../src/domain/errors';
+import { decideSend, type SendRule } from '../../src/domain/policy';
+import type { Subject, VerificationStore } from '../../src/verification/ports';
+
+export interface StoreFixture {
+  store: VerificationStore;
+  /** A second store on the same data, as another replica sees it (the same object for memory). */
+  peer: VerificationStore;
+  cleanup(): Promise<void>;
+}
+
+const subject: Subject = { userId: 'u:1@corp', scenario: 'login' };
+const record = (id: string, over: Partial<CodeRecord> = {}): CodeRecord => ({
+  id,
+  digest: 'ab'.repeat(32),
+  recipient: 'dt-1',
+  createdAt: 1_700_000_000_000,
+  expiresAt: 1_700_000_300_000,
+  maxAttempts: 5,
+  ...over,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const many = <T>(n: number, f: (i: number) => Promise<T>) =>
+  Promise.all(Array.from({ length: n }, (_, i) => f(i)));
+
+/**
+ * Every behaviour the verification service relies on, registered once per backend
+ * (memory, Redis, PostgreSQL) with a factory that returns fresh, empty stores. Calls are
+ * spread over `store` and `peer`, so for shared backends "atomic" means across replicas.
+ */
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<StoreFixture>,
+  opts: { skip?: string } = {},
+): void {
+  if (opts.skip !== undefined) {
+    // Jest lists no names for a file whose tests are all skipped: say why once.
+    console.warn(`${name} store contract skipped: ${opts.skip}`);
+    describe.skip(`${name} store contract (skipped: ${opts.skip})`, () => it('skipped', () => undefined));
+    return;
+  }
+
+  describe(`${name} store contract`, () => {
+    let fx: StoreFixture;
+    let a: VerificationStore;
+    let b: VerificationStore;
+    const either = (i: number) => (i % 2 === 0 ? a : b);
+    beforeEach(async () => {
+      fx = await open();
+      ({ store: a, peer: b } = fx);
+    });
+    afterEach(() => fx.cleanup());
+
+    it(`reports its kind as ${name}`, () => {
+      expect(a.kind).toBe(name);
+    });
+
+    describe('codes', () => {
+      it('counts attempts on the outstanding code and returns the record intact', async () => {
+        expect(await a.countAttempt(subject)).toEqual({ state: 'missing' });
+        await a.saveCode(subject, record('c1'), 60_000);
+        expect(await b.countAttempt(subject)).toEqual({
+          state: 'counted',
+          record: record('c1'),
+          attempts: 1,
+        });
+        expect(await a.countAttempt(subject)).toEqual({
+          state: 'counted',
+          record: record('c1'),
+          attempts: 2,
+        });
+      });
+
+      it('keeps subjects apart: another user or scenario has no code', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        expect(await b.countAttempt({ ...subject, scenario: 'two_factor' })).toEqual({ state: 'missing' });
+        expect(await b.countAttempt({ ...subject, userId: 'u:1' })).toEqual({ state: 'missing' });
+      });
+
+      it('replaces the outstanding code on save, resetting its attempts and use', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        await a.countAttempt(subject);
+        expect(await a.consumeCode(subject, 'c1')).toBe(true);
+        await b.saveCode(subject, record('c2', { maxAttempts: 3 }), 60_000);
+        expect(await a.countAttempt(subject)).toEqual({
+          state: 'counted',
+          record: record('c2', { maxAttempts: 3 }),
+          attempts: 1,
+        });
+        expect(await a.consumeCode(subject, 'c1')).toBe(false);
+      });
+
+      it('consumes only the code it names, once; a used code is reported used and is not counted', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        expect(await a.consumeCode(subject, 'other')).toBe(false);
+        expect(await b.consumeCode(subject, 'c1')).toBe(true);
+        expect(await a.consumeCode(subject, 'c1')).toBe(false);
+        expect(await a.countAttempt(subject)).toEqual({ state: 'used', id: 'c1' });
+        expect(await b.countAttempt(subject)).toEqual({ state: 'used', id: 'c1' });
+      });
+
+      it('discards only the code it names', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        await b.discardCode(subject, 'c0');
+        expect((await a.countAttempt(subject)).state).toBe('counted');
+        await b.discardCode(subject, 'c1');
+        expect(await a.countAttempt(subject)).toEqual({ state: 'missing' });
+        expect(await a.consumeCode(subject, 'c1')).toBe(false);
+      });
+
+      it('forgets a code once its retention passes', async () => {
+        await a.saveCode(subject, record('c1'), 150);
+        expect((await b.countAttempt(subject)).state).toBe('counted');
+        await sleep(400);
+        expect(await b.countAttempt(subject)).toEqual({ state: 'missing' });
+        expect(await a.consumeCode(subject, 'c1')).toBe(false);
+      });
+
+      it('counts 50 simultaneous attempts exactly once each', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        const snapshots = await many(50, (i) => either(i).countAttempt(subject));
+        const counts = snapshots.map((s) => (s.state === 'counted' ? s.attempts : -1)).sort((x, y) => x - y);
+        expect(counts).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      });
+
+      it('consumes a code for exactly one of 50 simultaneous callers', async () => {
+        await a.saveCode(subject, record('c1'), 60_000);
+        const consumed = await many(50, (i) => either(i).consumeCode(subject, 'c1'));
+        expect(consumed.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('send reservations', () => {
+      const t0 = 1_700_000_000_000;
+
+      it('lets exactly one of 20 simultaneous reservations through a cooldown', async () => {
+        const rule: SendRule = { cooldownMs: 60_000, windowMs: 3_600_000, maxInWindow: 10 };
+        const decisions = await many(20, (i) => either(i).reserveSend(subject, rule, t0 + i));
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(1);
+        for (const d of decisions) if (!d.allowed) expect(d.reason).toBe('cooldown');
+      });
+
+      it('lets exactly maxInWindow of 20 simultaneous reservations through when there is no cooldown', async () => {
+        const rule: SendRule = { cooldownMs: 0, windowMs: 3_600_000, maxInWindow: 5 };
+        const decisions = await many(20, (i) => either(i).reserveSend(subject, rule, t0));
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+        for (const d of decisions)
+          if (!d.allowed) expect(d).toEqual({ allowed: false, reason: 'quota', retryAt: t0 + 3_600_000 });
+      });
+
+      it('releases one reservation, so a failed delivery does not cost a cooldown', async () => {
+        const rule: SendRule = { cooldownMs: 60_000, windowMs: 3_600_000, maxInWindow: 10 };
+        expect((await a.reserveSend(subject, rule, t0)).allowed).toBe(true);
+        expect(await b.reserveSend(subject, rule, t0 + 1)).toEqual({
+          allowed: false,
+          reason: 'cooldown',
+          retryAt: t0 + 60_000,
+        });
+        await b.releaseSend(subject, t0);
+        await b.releaseSend(subject, t0); // already gone: a no-op
+        expect(await a.reserveSend(subject, rule, t0 + 2)).toEqual({
+          allowed: true,
+          history: [t0 + 2],
+          resendAt: t0 + 60_002,
+        });
+      });
+
+      it('keeps scenarios apart', async () => {
+        const rule: SendRule = { cooldownMs: 60_000, windowMs: 3_600_000, maxInWindow: 10 };
+        expect((await a.reserveSend(subject, rule, t0)).allowed).toBe(true);
+        expect((await b.reserveSend({ ...subject, scenario: 'risk_warning' }, rule, t0)).allowed).toBe(true);
+      });
+
+      it('forgets the history once the window passes', async () => {
+        const rule: SendRule = { cooldownMs: 0, windowMs: 150, maxInWindow: 1 };
+        expect((await a.reserveSend(subject, rule, Date.now())).allowed).toBe(true);
+        await sleep(400);
+        const later = Date.now();
+        expect(await b.reserveSend(subject, rule, later)).toEqual({
+          allowed: true,
+          history: [later],
+          resendAt: later,
+        });
+      });
+
+      it('counts a send stamped ahead by a replica whose clock runs fast', async () => {
+        const rule: SendRule = { cooldownMs: 60_000, windowMs: 3_600_000, maxInWindow: 10 };
+        expect((await a.reserveSend(subject, rule, t0 + 5)).allowed).toBe(true);
+        expect(await b.reserveSend(subject, rule, t0)).toEqual({
+          allowed: false,
+          reason: 'cooldown',
+          retryAt: t0 + 60_005,
+        });
+      });
+
+      it('follows decideSend exactly over a long random sequence, with releases and clocks that disagree', async () => {
+        let seed = 7;
+        const rnd = (n: number) => {
+          seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+          return seed % n;
+        };
+        const rule: SendRule = { cooldownMs: 30_000, windowMs: 600_000, maxInWindow: 4 };
+        let history: number[] = [];
+        let now = t0;
+        const outcomes = new Set<string>();
+        for (let step = 0; step < 200; step++) {
+          now += rnd(10) === 0 ? -rnd(40_000) : rnd(90_000);
+          const store = either(rnd(2));
+          const expected = decideSend(history, now, rule);
+          expect(await store.reserveSend(subject, rule, now)).toEqual(expected);
+          outcomes.add(expected.allowed ? 'allowed' : expected.reason);
+          if (expected.allowed) {
+            history = expected.history;
+            if (rnd(5) === 0) {
+              await store.releaseSend(subject, now);
+              history = history.filter((_, i) => i !== history.indexOf(now));
+            }
+          }
+        }
+        expect([...outcomes].sort()).toEqual(['allowed', 'cooldown', 'quota']);
+      });
+    });
+
+    describe('bindings', () => {
+      it('stores, replaces, reads and deletes a binding', async () => {
+        const binding = { userId: 'u:1@corp', dingtalkUserId: 'dt-1', source: 'mobile' as const, boundAt: 5 };
+        expect(await a.getBinding('u:1@corp')).toBeUndefined();
+        await a.putBinding(binding);
+        expect(await b.getBinding('u:1@corp')).toEqual(binding);
+        await b.putBinding({ ...binding, dingtalkUserId: 'dt-2', source: 'union_id' });
+        expect(await a.getBinding('u:1@corp')).toEqual({
+          ...binding,
+          dingtalkUserId: 'dt-2',
+          source: 'union_id',
+        });
+        expect(await a.getBinding('u:2@corp')).toBeUndefined();
+        expect(await b.deleteBinding('u:1@corp')).toBe(true);
+        expect(await a.deleteBinding('u:1@corp')).toBe(false);
+        expect(await a.getBinding('u:1@corp')).toBeUndefined();
+      });
+    });
+
+    describe('secrets', () => {
+      it('agrees on one secret among 20 simultaneous candidates, and keeps it', async () => {
+        const values = await many(20, (i) => either(i).getOrCreateSecret('hmac', `candidate-${i}`));
+        expect(new Set(values).size).toBe(1);
+        expect(values[0]).toMatch(/^candidate-\d+$/);
+        expect(await b.getOrCreateSecret('hmac', 'late')).toBe(values[0]);
+        expect(await a.getOrCreateSecret('other', 'fresh')).toBe('fresh');
+      });
+    });
+
+    describe('life cycle', () => {
+      it('answers ping, and refuses every operation with store_unavailable once closed', async () => {
+        await a.ping();
+        const closed = b === a ? a : b;
+        await closed.close();
+        for (const op of [
+          () => closed.ping(),
+          () => closed.countAttempt(subject),
+          () => closed.getBinding('u-1'),
+          () => closed.reserveSend(subject, { cooldownMs: 0, windowMs: 1000, maxInWindow: 1 }, Date.now()),
+        ]) {
+          const err = await op().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(isGatewayFailure(err) && err.detail.kind).toBe('store_unavailable');
+        }
+        await closed.close(); // idempotent
+      });
+    });
+  });
+}

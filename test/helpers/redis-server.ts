@@ -1,0 +1,105 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './net';
+
+export interface RedisHandle {
+  /** redis:// URL with a password. */
+  url: string;
+  /** The password in `url` (tests check that no error or log carries it). */
+  password: string;
+  /** True for a server this process started: only then do stop/restart work. */
+  throwaway: boolean;
+  /** Stops the server (it keeps nothing: a restart comes back empty). */
+  stop(): Promise<void>;
+  /** Starts the stopped server again on the same port. */
+  restart(): Promise<void>;
+  /** Stops the server for good and removes its directory. */
+  close(): Promise<void>;
+}
+
+const hasRedisServer = () => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Why Redis tests cannot run here, or undefined when they can. Synchronous so a test
+ * file can choose between describe and describe.skip. `throwaway` demands a server this
+ * process can stop (outage tests), which REDIS_URL cannot provide.
+ */
+export function redisAvailability(opts: { throwaway?: boolean } = {}): string | undefined {
+  if (!opts.throwaway && process.env.REDIS_URL) return undefined;
+  if (hasRedisServer()) return undefined;
+  return opts.throwaway
+    ? 'no redis-server binary on PATH to start a throwaway server for outage tests'
+    : 'neither REDIS_URL nor a redis-server binary on PATH is available';
+}
+
+/** REDIS_URL when set (unless `throwaway`), otherwise a redis-server of its own on a free loopback port. */
+export async function startRedis(opts: { throwaway?: boolean } = {}): Promise<RedisHandle> {
+  const external = process.env.REDIS_URL;
+  if (!opts.throwaway && external) {
+    const refuse = () =>
+      Promise.reject(new Error('REDIS_URL names an external server: it cannot be stopped'));
+    return {
+      url: external,
+      password: '',
+      throwaway: false,
+      stop: refuse,
+      restart: refuse,
+      close: async () => {},
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-'));
+  const password = randomBytes(12).toString('hex');
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
+    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 20_000);
+      started.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      started.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}:\n${out}`));
+      });
+    });
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  // A crashed test must not leave a server behind.
+  const killOnExit = () => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+  await start();
+  return {
+    url: `redis://:${password}@127.0.0.1:${port}`,
+    password,
+    throwaway: true,
+    stop,
+    restart: start,
+    close: async () => {
+      process.removeListener('exit', killOnExit);
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
