@@ -33,9 +33,19 @@ export interface Config {
   scenarios: Record<ScenarioName, ScenarioPolicy>;
   /** How long TestScenario waits for DingTalk's send result. */
   deliveryCheckMs: number;
+  /** How often the store is probed for the health status. */
+  storeProbeMs: number;
+  /** Where Prometheus metrics are served (GET /metrics); undefined turns them off. */
+  metricsAddress: string | undefined;
   /** Where the sandbox's DingTalk simulator (and its inbox page) listens. */
   sandboxAddress: string;
   logLevel: string;
+  /** Shared bearer token callers must present; undefined disables the check. Never logged. */
+  authToken: string | undefined;
+  /** Server TLS; with clientCa, clients must present a certificate it signed (mutual TLS). */
+  tls: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined } | undefined;
+  /** Listen on a non-loopback address with neither TLS nor a token (explicit opt-in). */
+  allowInsecureListen: boolean;
 }
 
 export class ConfigError extends Error {
@@ -180,16 +190,71 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       oapiUrl: r.url('DINGTALK_OAPI_URL', dt, 'oapi_url', 'https://oapi.dingtalk.com'),
       timeoutMs: r.int('DINGTALK_TIMEOUT_MS', dt, 'timeout_ms', 5000, 100, 60_000),
     },
-    storeUrl: r.str('STORE_URL', r.top, 'store_url') || undefined,
+    storeUrl: r.storeUrl('STORE_URL', r.top, 'store_url'),
     codeSecret,
     defaultLocale,
     scenarios,
     deliveryCheckMs: r.int('DELIVERY_CHECK_MS', r.top, 'delivery_check_ms', 3000, 0, 30_000),
+    storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
+    metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
+      ? r.address('METRICS_ADDRESS', r.top, 'metrics_address', '', false)
+      : undefined,
     sandboxAddress: r.address('SANDBOX_ADDRESS', r.top, 'sandbox_address', '127.0.0.1:50080', false),
     logLevel: r.oneOf('LOG_LEVEL', r.top, 'log_level', LOG_LEVELS) ?? 'info',
+    authToken: undefined,
+    tls: undefined,
+    allowInsecureListen: false,
   };
+  Object.assign(config, resolveTransport(r, readFile, config.listenAddress));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Caller authentication and TLS, and the rule that an open port is never unprotected by accident. */
+function resolveTransport(
+  r: Reader,
+  readFile: (p: string) => string,
+  listenAddress: string,
+): Pick<Config, 'authToken' | 'tls' | 'allowInsecureListen'> {
+  const tlsSection = r.section('tls');
+  let authToken = r.str('AUTH_TOKEN', r.top, 'auth_token') || undefined;
+  const tokenFile = r.str('AUTH_TOKEN_FILE', r.top, 'auth_token_file');
+  if (tokenFile) {
+    if (authToken) r.problems.push('AUTH_TOKEN and AUTH_TOKEN_FILE: set only one');
+    authToken = r.fileContents('AUTH_TOKEN_FILE', tokenFile, readFile);
+  }
+  if (authToken !== undefined && authToken.length < 16)
+    r.problems.push('AUTH_TOKEN: must be at least 16 characters');
+  const certFile = r.str('TLS_CERT_FILE', tlsSection, 'cert_file');
+  const keyFile = r.str('TLS_KEY_FILE', tlsSection, 'key_file');
+  const caFile = r.str('TLS_CLIENT_CA_FILE', tlsSection, 'client_ca_file');
+  let tls: Config['tls'];
+  if (certFile || keyFile) {
+    if (!certFile || !keyFile) r.problems.push('TLS_CERT_FILE and TLS_KEY_FILE: set both or neither');
+    else {
+      const cert = r.fileContents('TLS_CERT_FILE', certFile, readFile);
+      const key = r.fileContents('TLS_KEY_FILE', keyFile, readFile);
+      const ca = caFile ? r.fileContents('TLS_CLIENT_CA_FILE', caFile, readFile) : undefined;
+      if (cert && key)
+        tls = { cert: Buffer.from(cert), key: Buffer.from(key), clientCa: ca ? Buffer.from(ca) : undefined };
+    }
+  } else if (caFile) {
+    r.problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE');
+  }
+  const allowInsecureListen = r.bool('ALLOW_INSECURE_LISTEN', r.top, 'allow_insecure_listen', false);
+  if (!isLocalAddress(listenAddress) && !tls && !authToken && !allowInsecureListen) {
+    r.problems.push(
+      `LISTEN_ADDRESS: ${listenAddress} is reachable from other hosts but neither TLS (TLS_CERT_FILE, TLS_KEY_FILE) nor a bearer token (AUTH_TOKEN) protects it; set one, or ALLOW_INSECURE_LISTEN=true if the network is trusted`,
+    );
+  }
+  return { authToken, tls, allowInsecureListen };
+}
+
+/** Unix sockets and loopback addresses are reachable from this host (or pod) only. */
+export function isLocalAddress(address: string): boolean {
+  if (address.startsWith('unix:')) return true;
+  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function resolveScenario(
@@ -343,6 +408,18 @@ class Reader {
     }
   }
 
+  /** Undefined (in memory) when unset; otherwise a URL of a backend the store supports. */
+  storeUrl(envName: string, y: Yaml, key: string): string | undefined {
+    const s = this.str(envName, y, key);
+    if (!s) return undefined;
+    // Never echo the URL: it may carry a password.
+    if (!/^(redis|rediss|postgres|postgresql):\/\/[^\s]+$/i.test(s)) {
+      this.problems.push(`${envName}: must be a redis://, rediss://, postgres:// or postgresql:// URL`);
+      return undefined;
+    }
+    return s;
+  }
+
   address(envName: string, y: Yaml, key: string, fallback: string, allowUnix: boolean): string {
     const s = this.str(envName, y, key) || fallback;
     if (allowUnix && s.startsWith('unix:')) {
@@ -378,6 +455,8 @@ export function redactConfig(c: Config): Record<string, unknown> {
     dingtalk: { ...c.dingtalk, appSecret: c.dingtalk.appSecret ? '[set]' : '[unset]' },
     storeUrl: c.storeUrl ? redactUrl(c.storeUrl) : 'memory',
     codeSecret: c.codeSecret ? '[set]' : '[from store]',
+    authToken: c.authToken ? '[set]' : '[unset]',
+    tls: c.tls ? { clientCertificates: c.tls.clientCa ? 'required' : 'not required' } : 'off',
     scenarios: Object.keys(c.scenarios),
   };
 }

@@ -2,7 +2,7 @@ import type { Binding } from '../domain/binding';
 import type { BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
 import type { Binding as ProtoBinding } from '../gen/dingtalk/gateway/v1/binding';
 import type { GetConfigResponse, VerificationServiceServer } from '../gen/dingtalk/gateway/v1/verification';
-import type { Logger } from '../logger';
+import type { Observers } from './unary';
 import type { BindingService } from '../verification/binding';
 import type { VerificationService } from '../verification/service';
 import {
@@ -20,10 +20,10 @@ const SERVICE = 'dingtalk.gateway.v1';
 export function verificationHandlers(
   service: VerificationService,
   config: () => GetConfigResponse,
-  logger: Logger,
+  observers: Observers,
 ): VerificationServiceServer {
   return {
-    sendCode: unary(`${SERVICE}.VerificationService/SendCode`, logger, async (req, { signal }) => {
+    sendCode: unary(`${SERVICE}.VerificationService/SendCode`, observers, async (req, { signal }) => {
       const out = await service.sendCode(
         {
           userId: req.userId,
@@ -43,7 +43,7 @@ export function verificationHandlers(
         recipientSource: RECIPIENT_SOURCE[out.recipientSource],
       };
     }),
-    verifyCode: unary(`${SERVICE}.VerificationService/VerifyCode`, logger, async (req) => {
+    verifyCode: unary(`${SERVICE}.VerificationService/VerifyCode`, observers, async (req) => {
       const j = await service.verifyCode({
         userId: req.userId,
         scenario: scenarioFromProto(req.scenario),
@@ -55,8 +55,8 @@ export function verificationHandlers(
         verificationId: 'id' in j ? j.id : '',
       };
     }),
-    getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, logger, async () => config()),
-    testScenario: unary(`${SERVICE}.VerificationService/TestScenario`, logger, async (req, { signal }) => {
+    getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, observers, async () => config()),
+    testScenario: unary(`${SERVICE}.VerificationService/TestScenario`, observers, async (req, { signal }) => {
       const out = await service.testScenario(
         { userId: req.userId, scenario: scenarioFromProto(req.scenario), locale: req.locale },
         signal,
@@ -80,9 +80,9 @@ const bindingToProto = (b: Binding): ProtoBinding => ({
 });
 
 /** BindingService handlers. */
-export function bindingHandlers(service: BindingService, logger: Logger): BindingServiceServer {
+export function bindingHandlers(service: BindingService, observers: Observers): BindingServiceServer {
   return {
-    bindUser: unary(`${SERVICE}.BindingService/BindUser`, logger, async (req, { signal }) => {
+    bindUser: unary(`${SERVICE}.BindingService/BindUser`, observers, async (req, { signal }) => {
       const t = req.target;
       const target = t
         ? t.$case === 'dingtalkUserId'
@@ -93,10 +93,10 @@ export function bindingHandlers(service: BindingService, logger: Logger): Bindin
         : undefined;
       return { binding: bindingToProto(await service.bindUser(req.userId, target, signal)) };
     }),
-    unbindUser: unary(`${SERVICE}.BindingService/UnbindUser`, logger, async (req) => ({
+    unbindUser: unary(`${SERVICE}.BindingService/UnbindUser`, observers, async (req) => ({
       removed: await service.unbindUser(req.userId),
     })),
-    getBinding: unary(`${SERVICE}.BindingService/GetBinding`, logger, async (req) => ({
+    getBinding: unary(`${SERVICE}.BindingService/GetBinding`, observers, async (req) => ({
       binding: bindingToProto(await service.getBinding(req.userId)),
     })),
   };

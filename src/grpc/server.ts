@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { bearerTokenInterceptor } from './auth';
 import { DESCRIPTOR_SET_BASE64 } from '../gen/descriptors';
 import { BindingServiceService, type BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
 import {
@@ -33,13 +34,23 @@ export async function startGrpcServer(options: {
   address: string;
   verification: VerificationServiceServer;
   binding: BindingServiceServer;
-  credentials?: grpc.ServerCredentials;
-  serverOptions?: grpc.ServerOptions;
+  /** Server TLS; with clientCa, mutual TLS. */
+  tls?: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined };
+  /** Bearer token required on every call but health. */
+  authToken?: string;
 }): Promise<GrpcServerHandle> {
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024,
-    ...options.serverOptions,
+    // Our largest request is far below 4 KiB; refuse anything bigger than this before decoding it.
+    'grpc.max_receive_message_length': 16 * 1024,
+    interceptors: options.authToken ? [bearerTokenInterceptor(options.authToken)] : [],
   });
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(
+        options.tls.clientCa ?? null,
+        [{ private_key: options.tls.key, cert_chain: options.tls.cert }],
+        options.tls.clientCa !== undefined,
+      )
+    : grpc.ServerCredentials.createInsecure();
   server.addService(VerificationServiceService, options.verification);
   server.addService(BindingServiceService, options.binding);
 
@@ -55,11 +66,8 @@ export async function startGrpcServer(options: {
   new ReflectionService({ ...ours, ...healthDef }).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      options.address,
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (err, p) =>
-        err ? reject(new Error(`cannot listen on ${options.address}: ${err.message}`)) : resolve(p),
+    server.bindAsync(options.address, credentials, (err, p) =>
+      err ? reject(new Error(`cannot listen on ${options.address}: ${err.message}`)) : resolve(p),
     ),
   );
   const address = options.address.startsWith('unix:')

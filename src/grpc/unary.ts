@@ -1,6 +1,14 @@
-import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import { isGatewayFailure } from '../domain/errors';
 import type { Logger } from '../logger';
 import { toStatus } from './status';
+
+/** Where a call's outcome is reported: the log, and (optionally) metrics. */
+export interface Observers {
+  logger: Logger;
+  observeRpc?: (method: string, code: string, seconds: number) => void;
+  failure?: (kind: string) => void;
+}
 
 /** What a handler body receives besides the request. */
 export interface CallContext {
@@ -16,9 +24,11 @@ export interface CallContext {
  */
 export function unary<Req, Res>(
   method: string,
-  logger: Logger,
+  observers: Observers,
   body: (request: Req, ctx: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
+  const { logger } = observers;
+  const short = method.slice(method.lastIndexOf('.') + 1);
   return (call: ServerUnaryCall<Req, Res>, callback) => {
     const started = performance.now();
     const controller = new AbortController();
@@ -36,15 +46,19 @@ export function unary<Req, Res>(
     body(call.request, { signal: controller.signal, peer: call.getPeer() }).then(
       (response) => {
         finish();
-        if (logger.isLevelEnabled('debug')) {
-          logger.debug({ method, status: 'OK', ms: Math.round(performance.now() - started) }, 'rpc');
-        }
+        const seconds = (performance.now() - started) / 1000;
+        observers.observeRpc?.(short, 'OK', seconds);
+        if (logger.isLevelEnabled('debug'))
+          logger.debug({ method, status: 'OK', ms: Math.round(seconds * 1000) }, 'rpc');
         callback(null, response);
       },
       (error: unknown) => {
         finish();
         const mapped = toStatus(error, Number.isFinite(deadlineMs) && Date.now() >= deadlineMs);
-        const fields = { method, code: mapped.code, ms: Math.round(performance.now() - started) };
+        const seconds = (performance.now() - started) / 1000;
+        observers.observeRpc?.(short, status[mapped.code], seconds);
+        observers.failure?.(isGatewayFailure(error) ? error.detail.kind : 'internal');
+        const fields = { method, code: status[mapped.code], ms: Math.round(seconds * 1000) };
         if (mapped.unexpected) logger.error({ ...fields, err: error }, 'rpc failed unexpectedly');
         else logger.info({ ...fields, details: mapped.details }, 'rpc refused');
         callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata });

@@ -165,3 +165,36 @@ describe('redaction', () => {
     expect(redactUrl('postgresql://u:p@h/db')).toBe('postgresql://u:***@h/db');
   });
 });
+
+describe('transport settings', () => {
+  it('refuses a non-loopback address without TLS or a token, saying why', () => {
+    expect(problems({ LISTEN_ADDRESS: '0.0.0.0:50051' })[0]).toMatch(
+      /^LISTEN_ADDRESS: 0.0.0.0:50051 is reachable from other hosts but neither TLS .* nor a bearer token .* protects it/,
+    );
+    expect(load({ LISTEN_ADDRESS: '0.0.0.0:50051', AUTH_TOKEN: 'x'.repeat(16) }).authToken).toBe(
+      'x'.repeat(16),
+    );
+    expect(load({ LISTEN_ADDRESS: '0.0.0.0:50051', ALLOW_INSECURE_LISTEN: 'true' }).allowInsecureListen).toBe(
+      true,
+    );
+    for (const local of ['127.0.0.1:1', 'localhost:1', '[::1]:1', 'unix:/tmp/s'])
+      expect(load({ LISTEN_ADDRESS: local }).listenAddress).toBe(local);
+  });
+
+  it('checks token and TLS settings', () => {
+    expect(problems({ AUTH_TOKEN: 'short' })).toEqual(['AUTH_TOKEN: must be at least 16 characters']);
+    expect(problems({ TLS_CERT_FILE: '/c' })).toEqual([
+      'TLS_CERT_FILE and TLS_KEY_FILE: set both or neither',
+    ]);
+    expect(problems({ TLS_CLIENT_CA_FILE: '/ca' })).toEqual([
+      'TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE and TLS_KEY_FILE',
+    ]);
+    const c = load(
+      { TLS_CERT_FILE: '/c', TLS_KEY_FILE: '/k', AUTH_TOKEN_FILE: '/t' },
+      { '/c': 'CERT', '/k': 'KEY', '/t': 'token-from-file-123456\n' },
+    );
+    expect(c.tls).toEqual({ cert: Buffer.from('CERT'), key: Buffer.from('KEY'), clientCa: undefined });
+    expect(c.authToken).toBe('token-from-file-123456');
+    expect(JSON.stringify(redactConfig(c))).not.toContain('token-from-file');
+  });
+});
