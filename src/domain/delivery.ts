@@ -9,6 +9,21 @@ export interface Delivery {
   detail: string;
 }
 
+/** What the gateway knows of one sent code's delivery (never the code itself). */
+export interface DeliveryRecord extends Delivery {
+  verificationId: string;
+  taskId: string;
+  userId: string;
+  scenario: string;
+  dingtalkUserId: string;
+  sentAt: number;
+  /** When DingTalk's send result was last read; equal to sentAt before the first check. */
+  checkedAt: number;
+}
+
+/** DingTalk keeps send results for 24 hours; so do we. */
+export const DELIVERY_RETENTION_MS = 24 * 3_600_000;
+
 const FORBIDDEN_REASONS: Record<number, string> = {
   143105: 'the per-user daily limit of work notifications for this app was reached',
   143205: 'the per-user daily limit of work notifications for this app was reached',

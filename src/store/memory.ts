@@ -1,10 +1,11 @@
 import { Keyv } from 'keyv';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import { decideSend } from '../domain/policy';
 import type { VerificationStore } from '../verification/ports';
-import { subjectKey } from './keys';
+import { subjectKey, windowIndex } from './keys';
 
 export interface MemoryStoreOptions {
   /** The store's own clock for retention (ms). Default Date.now. */
@@ -25,11 +26,16 @@ interface SendEntry {
   retainUntil: number;
 }
 
+interface CountEntry {
+  count: number;
+  retainUntil: number;
+}
+
 /**
  * The embedded default: one process, no persistence. Every atomic operation is a
  * synchronous read-modify-write between two awaits, so the event loop orders
- * concurrent calls exactly as a lock would. Bindings and secrets go through Keyv
- * (its in-memory Map) like the other backends; codes and send histories are plain
+ * concurrent calls exactly as a lock would. Bindings and deliveries go through Keyv
+ * (its in-memory Map) like the other backends; codes, send histories and call counts are plain
  * Maps so the hot path does no serialisation. Expired entries are ignored on read
  * and swept periodically, so memory stays bounded by the live codes.
  */
@@ -37,7 +43,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const now = options.now ?? Date.now;
   const codes = new Map<string, CodeEntry>();
   const sends = new Map<string, SendEntry>();
+  const counts = new Map<string, CountEntry>();
   const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
+  const deliveries = new Keyv<DeliveryRecord>({ namespace: 'delivery', throwOnErrors: true });
   const secrets = new Map<string, string>();
   let closed = false;
 
@@ -52,7 +60,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   };
   const sweep = () => {
     const t = now();
-    for (const map of [codes, sends] as Map<string, { retainUntil: number }>[]) {
+    for (const map of [codes, sends, counts] as Map<string, { retainUntil: number }>[]) {
       for (const [key, entry] of map) if (entry.retainUntil <= t) map.delete(key);
     }
   };
@@ -78,6 +86,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       const entry = live(sends, subjectKey(subject));
       const i = entry?.sends.indexOf(at) ?? -1;
       if (entry && i >= 0) entry.sends.splice(i, 1);
+    },
+
+    async countCall(name, windowMs, at) {
+      open('countCall');
+      const key = `${name}:${windowIndex(at, windowMs)}`;
+      const entry = live(counts, key);
+      if (entry) return ++entry.count;
+      counts.set(key, { count: 1, retainUntil: now() + 2 * windowMs });
+      return 1;
     },
 
     async saveCode(subject, record, retainMs) {
@@ -126,6 +143,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
     async deleteBinding(userId) {
       open('deleteBinding');
       return bindings.delete(userId);
+    },
+
+    async putDelivery(record, retainMs) {
+      open('putDelivery');
+      await deliveries.set(record.verificationId, { ...record }, retainMs);
+    },
+
+    async getDelivery(verificationId) {
+      open('getDelivery');
+      return (await deliveries.get(verificationId)) ?? undefined;
     },
 
     async getOrCreateSecret(name, candidate) {

@@ -12,6 +12,8 @@ export interface PostgresNames {
   send: string;
   code: string;
   secret: string;
+  rate: string;
+  delivery: string;
   /** The @keyv/postgres table: it takes the schema and table unquoted, so both must be plain identifiers. */
   kvSchema: string;
   kvTable: string;
@@ -44,6 +46,8 @@ export function postgresNames(schema = 'public', tablePrefix = 'gateway_'): Post
     send: q('send'),
     code: q('code'),
     secret: q('secret'),
+    rate: q('rate'),
+    delivery: q('delivery'),
     kvSchema: schema,
     kvTable: `${tablePrefix}kv`,
     kv: q('kv'),
@@ -90,6 +94,20 @@ CREATE TABLE IF NOT EXISTS ${n.code} (
   PRIMARY KEY (user_id, scenario)
 );
 CREATE INDEX IF NOT EXISTS "${n.indexPrefix}code_expires_at" ON ${n.code} (expires_at);
+CREATE TABLE IF NOT EXISTS ${n.rate} (
+  name text NOT NULL,
+  window_index bigint NOT NULL,
+  count integer NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (name, window_index)
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}rate_expires_at" ON ${n.rate} (expires_at);
+CREATE TABLE IF NOT EXISTS ${n.delivery} (
+  id text PRIMARY KEY,
+  record jsonb NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}delivery_expires_at" ON ${n.delivery} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.secret} (
   name text PRIMARY KEY,
   value text NOT NULL
@@ -179,6 +197,21 @@ export function statements(n: PostgresNames) {
       UPDATE ${n.code} SET used_at = ${NOW_MS}
       WHERE user_id = $1 AND scenario = $2 AND id = $3 AND used_at IS NULL AND expires_at > ${NOW_MS}`,
 
+    /** $1 name, $2 window index, $3 retainMs → the count in the window, this call included. */
+    countCall: `
+      INSERT INTO ${n.rate} AS r (name, window_index, count, expires_at)
+      VALUES ($1, $2, 1, ${NOW_MS} + $3::bigint)
+      ON CONFLICT (name, window_index) DO UPDATE SET count = r.count + 1
+      RETURNING count`,
+
+    /** $1 verification id, $2 the record as JSON, $3 retainMs. */
+    putDelivery: `
+      INSERT INTO ${n.delivery} (id, record, expires_at) VALUES ($1, $2, ${NOW_MS} + $3::bigint)
+      ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`,
+
+    /** $1 verification id. */
+    getDelivery: `SELECT record FROM ${n.delivery} WHERE id = $1 AND expires_at > ${NOW_MS}`,
+
     /**
      * $1 name, $2 candidate. DO UPDATE rather than DO NOTHING: RETURNING then yields the
      * row already in force (waiting for a concurrent inserter to commit), never nothing.
@@ -188,6 +221,8 @@ export function statements(n: PostgresNames) {
       ON CONFLICT (name) DO UPDATE SET value = s.value
       RETURNING value`,
 
-    sweep: `DELETE FROM ${n.send} WHERE expires_at <= ${NOW_MS}; DELETE FROM ${n.code} WHERE expires_at <= ${NOW_MS}`,
+    sweep: [n.send, n.code, n.rate, n.delivery]
+      .map((t) => `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS}`)
+      .join('; '),
   };
 }

@@ -3,10 +3,12 @@ import { Keyv } from 'keyv';
 import { Pool } from 'pg';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
-import type { Subject, VerificationStore } from '../verification/ports';
+import type { SendSubject, VerificationStore } from '../verification/ports';
 import { passwordForms, scrub, summary } from './redact';
+import { windowIndex } from './keys';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
 
 export interface PostgresStoreOptions {
@@ -129,6 +131,12 @@ export async function createPostgresStore(
         await pool.query(sql.releaseSend, [...key(subject), at]);
       }),
 
+    countCall: (name, windowMs, now) =>
+      guard('countCall', async () => {
+        const args = [name, windowIndex(now, windowMs), 2 * windowMs];
+        return (await pool.query<{ count: number }>(sql.countCall, args)).rows[0].count;
+      }),
+
     saveCode: (subject, record, retainMs) =>
       guard('saveCode', async () => {
         const { id, digest, recipient, createdAt, expiresAt, maxAttempts } = record;
@@ -173,6 +181,22 @@ export async function createPostgresStore(
 
     deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
 
+    putDelivery: (record, retainMs) =>
+      guard('putDelivery', async () => {
+        await pool.query(sql.putDelivery, [
+          record.verificationId,
+          JSON.stringify(record),
+          Math.ceil(retainMs),
+        ]);
+      }),
+
+    getDelivery: (id) =>
+      guard(
+        'getDelivery',
+        async () =>
+          (await pool.query<{ record: DeliveryRecord }>(sql.getDelivery, [id])).rows[0]?.record ?? undefined,
+      ),
+
     getOrCreateSecret: (name, candidate) =>
       guard(
         'getOrCreateSecret',
@@ -193,7 +217,7 @@ export async function createPostgresStore(
   };
 }
 
-const key = (s: Subject): [string, string] => [s.userId, s.scenario];
+const key = (s: SendSubject): [string, string] => [s.userId, s.scenario];
 
 const recordOf = (row: CodeRow): CodeRecord => ({
   id: row.id,

@@ -96,3 +96,10 @@ if v then return v end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `;
+
+/** KEYS[1] window key; ARGV retainMs → the count in the window, this call included. */
+export const COUNT_CALL = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`;

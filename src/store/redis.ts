@@ -3,10 +3,11 @@ import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot } from '../domain/code';
+import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
-import type { Subject, VerificationStore } from '../verification/ports';
-import { subjectKey } from './keys';
+import type { SendSubject, VerificationStore } from '../verification/ports';
+import { subjectKey, windowIndex } from './keys';
 import { passwordForms, scrub, summary } from './redact';
 import * as lua from './redis-scripts';
 
@@ -72,14 +73,23 @@ export async function createRedisStore(
     throw storeUnavailable('setup', clean(e));
   }
 
-  // The adapter prefixes the namespace itself (`<namespace>::<key>`); Keyv must not add it again.
-  const bindings = new Keyv<Binding>({
-    store: adapter,
-    namespace: `${prefix}binding`,
-    useKeyPrefix: false,
-    throwOnErrors: true,
-  });
-  bindings.on('error', () => undefined); // thrown to the caller (throwOnErrors); the event is a duplicate
+  // A Keyv namespace lives on its adapter, so each Keyv gets an adapter of its own, all
+  // on the one client. The adapter prefixes the namespace itself (`<namespace>::<key>`),
+  // so Keyv must not add it again.
+  const keyvOn = <T>(name: string) => {
+    const store = name === 'binding' ? adapter : new KeyvRedis(client as never, { throwOnErrors: true });
+    const keyv = new Keyv<T>({
+      store,
+      namespace: `${prefix}${name}`,
+      useKeyPrefix: false,
+      throwOnErrors: true,
+    });
+    // Failures are thrown to the caller (throwOnErrors); the event is a duplicate.
+    keyv.on('error', () => undefined);
+    return keyv;
+  };
+  const bindings = keyvOn<Binding>('binding');
+  const deliveries = keyvOn<DeliveryRecord>('delivery');
 
   let closed: Promise<void> | undefined;
   const scripts = new Map<string, string>();
@@ -115,8 +125,8 @@ export async function createRedisStore(
       clearTimeout(timer);
     }
   };
-  const sendKey = (s: Subject) => `${prefix}send:${subjectKey(s)}`;
-  const codeKey = (s: Subject) => `${prefix}code:${subjectKey(s)}`;
+  const sendKey = (s: SendSubject) => `${prefix}send:${subjectKey(s)}`;
+  const codeKey = (s: SendSubject) => `${prefix}code:${subjectKey(s)}`;
 
   return {
     kind: 'redis',
@@ -137,6 +147,12 @@ export async function createRedisStore(
     releaseSend: (subject, at) =>
       guard('releaseSend', async () => {
         await run(lua.RELEASE_SEND, [sendKey(subject)], [at]);
+      }),
+
+    countCall: (name, windowMs, now) =>
+      guard('countCall', async () => {
+        const key = `${prefix}rate:${name}:${windowIndex(now, windowMs)}`;
+        return Number(await run(lua.COUNT_CALL, [key], [2 * windowMs]));
       }),
 
     saveCode: (subject, record, retainMs) =>
@@ -190,6 +206,13 @@ export async function createRedisStore(
       }),
 
     deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
+
+    putDelivery: (record, retainMs) =>
+      guard('putDelivery', async () => {
+        await deliveries.set(record.verificationId, record, retainMs);
+      }),
+
+    getDelivery: (id) => guard('getDelivery', async () => (await deliveries.get(id)) ?? undefined),
 
     getOrCreateSecret: (name, candidate) =>
       guard(

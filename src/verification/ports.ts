@@ -1,5 +1,6 @@
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import type { DeliveryRecord } from '../domain/delivery';
 import type { SendDecision, SendRule } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
 
@@ -7,6 +8,12 @@ import type { ScenarioName } from '../domain/scenario';
 export interface Subject {
   userId: string;
   scenario: ScenarioName;
+}
+
+/** Whose sends are limited: a user in a scenario, or an end user's IP address across scenarios. */
+export interface SendSubject {
+  userId: string;
+  scenario: ScenarioName | 'client_ip';
 }
 
 /**
@@ -18,9 +25,14 @@ export interface Subject {
 export interface VerificationStore {
   readonly kind: 'memory' | 'redis' | 'postgres';
   /** Atomic: applies `decideSend` to the subject's send history and records `now` when allowed. */
-  reserveSend(subject: Subject, rule: SendRule, now: number): Promise<SendDecision>;
+  reserveSend(subject: SendSubject, rule: SendRule, now: number): Promise<SendDecision>;
   /** Removes the send recorded at `at` (a reservation whose delivery failed). */
-  releaseSend(subject: Subject, at: number): Promise<void>;
+  releaseSend(subject: SendSubject, at: number): Promise<void>;
+  /**
+   * Atomic: counts one call under `name` in the fixed window of `windowMs` that holds
+   * `now`, and returns the count so far in that window (this call included).
+   */
+  countCall(name: string, windowMs: number, now: number): Promise<number>;
   /** Stores `record` as the subject's one outstanding code (attempts 0, unused), replacing any other; kept `retainMs`. */
   saveCode(subject: Subject, record: CodeRecord, retainMs: number): Promise<void>;
   /** Deletes the outstanding code if its id is `id`. */
@@ -33,6 +45,9 @@ export interface VerificationStore {
   putBinding(binding: Binding): Promise<void>;
   /** True when a binding was removed. */
   deleteBinding(userId: string): Promise<boolean>;
+  /** Stores what is known of a sent code's delivery, replacing an earlier record; kept `retainMs`. */
+  putDelivery(record: DeliveryRecord, retainMs: number): Promise<void>;
+  getDelivery(verificationId: string): Promise<DeliveryRecord | undefined>;
   /** Atomic set-if-absent: stores `candidate` under `name` unless a value exists; returns the value in force. */
   getOrCreateSecret(name: string, candidate: string): Promise<string>;
   /** Throws store_unavailable when the backend cannot be reached. */

@@ -99,7 +99,14 @@ describePg('postgres store across replicas', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
       [fresh],
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['p_code', 'p_kv', 'p_secret', 'p_send']);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'p_code',
+      'p_delivery',
+      'p_kv',
+      'p_rate',
+      'p_secret',
+      'p_send',
+    ]);
     await sql(url, `DROP SCHEMA ${fresh} CASCADE`);
   });
 

@@ -86,15 +86,38 @@ describeOutage('redis store outage', () => {
       await store.reserveSend(subject, { cooldownMs: 0, windowMs: 30_000, maxInWindow: 2 }, Date.now());
       await store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 });
       await store.getOrCreateSecret('hmac', 'x');
+      await store.putDelivery(
+        {
+          verificationId: 'v-1',
+          taskId: '1',
+          userId: 'u-1',
+          scenario: 'login',
+          dingtalkUserId: 'dt-1',
+          sentAt: 1,
+          checkedAt: 1,
+          status: 'pending',
+          code: 0,
+          detail: 'sent',
+        },
+        45_000,
+      );
       const raw = await rawClient(redis.url);
       try {
         const keys = ((await raw.sendCommand(['KEYS', '*'])) as string[]).sort();
-        expect(keys).toEqual(['p:binding::u-1', 'p:code:login:u-1', 'p:secret:hmac', 'p:send:login:u-1']);
+        expect(keys).toEqual([
+          'p:binding::u-1',
+          'p:code:login:u-1',
+          'p:delivery::v-1',
+          'p:secret:hmac',
+          'p:send:login:u-1',
+        ]);
         const ttl = async (k: string) => Number(await raw.sendCommand(['PTTL', k]));
         expect(await ttl('p:code:login:u-1')).toBeGreaterThan(50_000);
         expect(await ttl('p:code:login:u-1')).toBeLessThanOrEqual(60_000);
         expect(await ttl('p:send:login:u-1')).toBeLessThanOrEqual(30_000);
         expect(await ttl('p:send:login:u-1')).toBeGreaterThan(0);
+        expect(await ttl('p:delivery::v-1')).toBeLessThanOrEqual(45_000);
+        expect(await ttl('p:delivery::v-1')).toBeGreaterThan(0);
         expect(await ttl('p:secret:hmac')).toBe(-1);
       } finally {
         await raw.close();

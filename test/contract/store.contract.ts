@@ -222,6 +222,79 @@ export function describeStoreContract(
       });
     });
 
+    describe('call counts', () => {
+      it('counts 30 simultaneous calls exactly, per name and per fixed window', async () => {
+        const t = 1_700_000_000_000;
+        const counts = await many(30, (i) =>
+          either(i).countCall('dingtalk:asyncsend_v2', 1000, t + (i % 10)),
+        );
+        expect(counts.sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+        expect(await a.countCall('dingtalk:getsendresult', 1000, t)).toBe(1);
+        expect(await b.countCall('dingtalk:asyncsend_v2', 1000, t + 1000)).toBe(1);
+        expect(await b.countCall('dingtalk:asyncsend_v2', 1000, t + 999)).toBe(31);
+      });
+    });
+
+    describe('client IP send limits', () => {
+      it('keeps an IP address apart from the users and scenarios', async () => {
+        const rule: SendRule = { cooldownMs: 0, windowMs: 3_600_000, maxInWindow: 1 };
+        const ip = { userId: '203.0.113.7', scenario: 'client_ip' as const };
+        expect((await a.reserveSend(ip, rule, 1_000)).allowed).toBe(true);
+        expect(await b.reserveSend(ip, rule, 2_000)).toEqual({
+          allowed: false,
+          reason: 'quota',
+          retryAt: 3_601_000,
+        });
+        expect((await a.reserveSend({ userId: '203.0.113.7', scenario: 'login' }, rule, 2_000)).allowed).toBe(
+          true,
+        );
+        await b.releaseSend(ip, 1_000);
+        expect((await a.reserveSend(ip, rule, 3_000)).allowed).toBe(true);
+      });
+    });
+
+    describe('deliveries', () => {
+      const delivery = {
+        verificationId: 'v-1',
+        taskId: '123',
+        userId: 'u:1@corp',
+        scenario: 'login',
+        dingtalkUserId: 'dt-1',
+        sentAt: 1,
+        checkedAt: 1,
+        status: 'pending' as const,
+        code: 0,
+        detail: 'accepted by DingTalk; delivery not reported yet',
+      };
+
+      it('stores, replaces and reads a delivery record, and forgets it after its retention', async () => {
+        expect(await a.getDelivery('v-1')).toBeUndefined();
+        await a.putDelivery(delivery, 60_000);
+        expect(await b.getDelivery('v-1')).toEqual(delivery);
+        const dropped = {
+          ...delivery,
+          status: 'dropped' as const,
+          code: 143105,
+          detail: 'dropped',
+          checkedAt: 9,
+        };
+        await b.putDelivery(dropped, 150);
+        expect(await a.getDelivery('v-1')).toEqual(dropped);
+        await sleep(400);
+        expect(await a.getDelivery('v-1')).toBeUndefined();
+      });
+
+      it('keeps deliveries and bindings apart under the same id', async () => {
+        const binding = { userId: 'v-1', dingtalkUserId: 'dt-9', source: 'mobile' as const, boundAt: 2 };
+        await a.putBinding(binding);
+        await a.putDelivery(delivery, 60_000);
+        expect(await b.getBinding('v-1')).toEqual(binding);
+        expect(await b.getDelivery('v-1')).toEqual(delivery);
+        expect(await b.deleteBinding('v-1')).toBe(true);
+        expect(await a.getDelivery('v-1')).toEqual(delivery);
+      });
+    });
+
     describe('bindings', () => {
       it('stores, replaces, reads and deletes a binding', async () => {
         const binding = { userId: 'u:1@corp', dingtalkUserId: 'dt-1', source: 'mobile' as const, boundAt: 5 };
