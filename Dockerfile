@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The gateway as a small production image: compiled in a build stage, shipped with
+# production dependencies only, run as an unprivileged user from a read-only root
+# filesystem. test/deploy/dockerfile.test.ts replays the build stage without Docker.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+# Reinstall without devDependencies: only these reach the runtime stage.
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+
+FROM ${NODE_IMAGE} AS runtime
+# npm and corepack are not needed to run the gateway; dropping them shrinks the image and its attack surface.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+    /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+ENV NODE_ENV=production \
+    LISTEN_ADDRESS=0.0.0.0:50051
+WORKDIR /app
+# Owned by root and not writable by the runtime user: the app never writes to its own files.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The `node` user of the official image, by number so that runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 50051
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["node", "dist/healthcheck.js"]
+ENTRYPOINT ["node", "dist/main.js"]
