@@ -222,7 +222,7 @@ describe('the build stage, replayed in a clean copy of the build context', () =>
       DINGTALK_API_URL: sim.url,
       DINGTALK_OAPI_URL: sim.url,
     };
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
