@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config';
 import { createDingTalkClient, type DingTalkClient } from './dingtalk/client';
+import { createRateGate } from './dingtalk/rate-gate';
+import { sleep } from './dingtalk/retry';
 import { DEMO_USERS, startSimulator, type InboxMessage, type Simulator } from './dingtalk/simulator';
 import type { Binding } from './domain/binding';
 import { SCENARIOS } from './domain/scenario';
@@ -60,7 +62,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     let simulator: Simulator | undefined;
     if (config.mode === 'sandbox') {
       const [host, port] = splitHostPort(config.sandboxAddress);
-      simulator = await startSimulator({ host, port, onMessage: (m) => logInbox(logger, m) });
+      // As strict as DingTalk about call rates, so the sandbox shows what the gate prevents.
+      simulator = await startSimulator({
+        host,
+        port,
+        onMessage: (m) => logInbox(logger, m),
+        maxCallsPerSecond: 20,
+      });
       opened.push(() => simulator!.close());
       dingtalkSettings = {
         ...config.dingtalk,
@@ -78,6 +86,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       config.codeSecret ??
       Buffer.from(await store.getOrCreateSecret('code-hmac', random(32).toString('base64')), 'base64');
 
+    // The gRPC server starts last; until then circuit changes are only remembered.
+    let reportDingTalk: (up: boolean) => void = () => undefined;
+    const metrics = createMetrics();
     const dingtalk = createDingTalkClient({
       apiUrl: dingtalkSettings.apiUrl,
       oapiUrl: dingtalkSettings.oapiUrl,
@@ -87,10 +98,23 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       timeoutMs: config.dingtalk.timeoutMs,
       now,
       logger,
+      acquire: createRateGate({
+        perSecond: config.dingtalk.maxCallsPerSecond,
+        takeSlot: store.takeSlot,
+        appKey: dingtalkSettings.appKey,
+        now,
+        sleep,
+      }),
+      circuit: {
+        failureThreshold: config.dingtalk.circuitFailures,
+        openMs: config.dingtalk.circuitOpenMs,
+        onChange: (state) => {
+          metrics.setDingTalkCircuitOpen(state === 'open');
+          reportDingTalk(state !== 'open');
+        },
+      },
     });
     opened.push(async () => dingtalk.close());
-
-    const metrics = createMetrics();
     metrics.attachDingTalk(dingtalk);
     // One event stream feeds both the audit log and the counters.
     const audit = (event: string, fields: Record<string, unknown>) => {
@@ -106,6 +130,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       random,
       audit,
     });
+    opened.push(async () => verification.close());
     const binding = createBindingService({ store, dingtalk, now, audit });
 
     if (simulator) {
@@ -162,6 +187,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       authToken: config.authToken,
     });
     opened.push(() => grpc.shutdown(0));
+    reportDingTalk = grpc.setDingTalkUp;
+    grpc.setDingTalkUp(dingtalk.circuitState() !== 'open');
 
     const probe = startHealthProbe(
       store,

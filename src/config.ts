@@ -24,6 +24,11 @@ export interface Config {
     apiUrl: string;
     oapiUrl: string;
     timeoutMs: number;
+    /** Calls per DingTalk API in any one-second span, over all replicas sharing the store; 0 = no limit. */
+    maxCallsPerSecond: number;
+    /** Outages in a row that stop calls to DingTalk for circuitOpenMs; 0 = never. */
+    circuitFailures: number;
+    circuitOpenMs: number;
   };
   /** Undefined selects the in-memory store. */
   storeUrl: string | undefined;
@@ -33,6 +38,10 @@ export interface Config {
   scenarios: Record<ScenarioName, ScenarioPolicy>;
   /** How long TestScenario waits for DingTalk's send result. */
   deliveryCheckMs: number;
+  /** Delay of the background read of the send result after each SendCode; 0 = none. */
+  deliveryFollowUpMs: number;
+  /** Sends per end-user IP address per hour (SendCodeRequest.client_ip); 0 = no limit. */
+  maxSendsPerIpPerHour: number;
   /** How often the store is probed for the health status. */
   storeProbeMs: number;
   /** Where Prometheus metrics are served (GET /metrics); undefined turns them off. */
@@ -189,12 +198,25 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       apiUrl: r.url('DINGTALK_API_URL', dt, 'api_url', 'https://api.dingtalk.com'),
       oapiUrl: r.url('DINGTALK_OAPI_URL', dt, 'oapi_url', 'https://oapi.dingtalk.com'),
       timeoutMs: r.int('DINGTALK_TIMEOUT_MS', dt, 'timeout_ms', 5000, 100, 60_000),
+      // DingTalk allows 20 calls/s per app and API (90018 beyond); the gate spaces calls to keep any second under it.
+      maxCallsPerSecond: r.int('DINGTALK_MAX_CALLS_PER_SECOND', dt, 'max_calls_per_second', 20, 0, 100_000),
+      circuitFailures: r.int('DINGTALK_CIRCUIT_FAILURES', dt, 'circuit_failures', 5, 0, 1000),
+      circuitOpenMs: 1000 * r.int('DINGTALK_CIRCUIT_OPEN_SECONDS', dt, 'circuit_open_seconds', 10, 1, 3600),
     },
     storeUrl: r.storeUrl('STORE_URL', r.top, 'store_url'),
     codeSecret,
     defaultLocale,
     scenarios,
     deliveryCheckMs: r.int('DELIVERY_CHECK_MS', r.top, 'delivery_check_ms', 3000, 0, 30_000),
+    deliveryFollowUpMs: r.int('DELIVERY_FOLLOW_UP_MS', r.top, 'delivery_follow_up_ms', 5000, 0, 3_600_000),
+    maxSendsPerIpPerHour: r.int(
+      'CODE_MAX_SENDS_PER_IP_PER_HOUR',
+      code,
+      'max_sends_per_ip_per_hour',
+      0,
+      0,
+      1_000_000,
+    ),
     storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
     metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
       ? r.address('METRICS_ADDRESS', r.top, 'metrics_address', '', false)

@@ -52,6 +52,12 @@ export function createMetrics() {
     registers: [registry],
   });
   storeUp.set(1);
+  const circuitOpen = new Gauge({
+    name: 'dtg_dingtalk_circuit_open',
+    help: '1 while the gateway has stopped calling DingTalk after repeated outages',
+    registers: [registry],
+  });
+  circuitOpen.set(0);
 
   let dingtalk: DingTalkStatsSource | undefined;
   const dingtalkCalls = new Gauge({
@@ -100,6 +106,9 @@ export function createMetrics() {
     },
     setStoreUp(up: boolean) {
       storeUp.set(up ? 1 : 0);
+    },
+    setDingTalkCircuitOpen(open: boolean) {
+      circuitOpen.set(open ? 1 : 0);
     },
     attachDingTalk(source: DingTalkStatsSource) {
       dingtalk = source;

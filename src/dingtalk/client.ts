@@ -4,6 +4,7 @@ import { oapiFailure, apiFailure, outcomeOf, redactErrmsg } from './envelope';
 import { createHttpClient, parseJsonBody, toNumber, toText, type Json } from './http';
 import { DEFAULT_RETRY, sleep as realSleep, withRetry, type RetryPolicy, type Sleep } from './retry';
 import { readSendResult } from './send-result';
+import { createCircuit, type CircuitState } from './circuit';
 import { createTokenCache } from './token';
 
 /** DingTalk's limit on a work notification's `msg`, as serialized JSON. */
@@ -26,6 +27,10 @@ export interface DingTalkClientOptions {
   sleep?: Sleep;
   /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
+  /** Waits for a call slot before each oapi request (the shared rate gate); none by default. */
+  acquire?: (endpoint: string, signal?: AbortSignal) => Promise<void>;
+  /** Circuit breaker: outages in a row that open it (0 = never; default 5) and how long it stays open (default 10 000 ms). */
+  circuit?: { failureThreshold?: number; openMs?: number; onChange?: (state: CircuitState) => void };
 }
 
 export interface DingTalkStats {
@@ -37,6 +42,8 @@ export interface DingTalkStats {
 
 export interface DingTalkClient extends DingTalkPort {
   stats(): DingTalkStats;
+  /** The circuit breaker's state: 'open' while DingTalk is considered down. */
+  circuitState(): CircuitState;
   /** Destroys the keep-alive sockets. */
   close(): void;
 }
@@ -68,6 +75,15 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const http = createHttpClient({ timeoutMs: options.timeoutMs ?? 5000 });
   const calls: Record<string, Record<string, number>> = {};
+  const circuit = createCircuit({
+    failureThreshold: options.circuit?.failureThreshold ?? 5,
+    openMs: options.circuit?.openMs ?? 10_000,
+    now,
+    onChange: (state) => {
+      logger?.warn({ circuit: state }, `DingTalk circuit ${state.replace('_', '-')}`);
+      options.circuit?.onChange?.(state);
+    },
+  });
 
   const observe = async <T>(endpoint: string, exchange: () => Promise<T>): Promise<T> => {
     let outcome = '0';
@@ -102,8 +118,9 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
       }),
   });
 
-  const once = (endpoint: Endpoint, body: Json, token: string, signal?: AbortSignal) =>
-    observe(endpoint, async () => {
+  const once = async (endpoint: Endpoint, body: Json, token: string, signal?: AbortSignal) => {
+    await options.acquire?.(endpoint, signal);
+    return observe(endpoint, async () => {
       const reply = await http.request({
         endpoint,
         method: 'POST',
@@ -125,6 +142,7 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
       }
       throw failure;
     });
+  };
 
   const isTokenFailure = (e: unknown): e is GatewayFailure =>
     isGatewayFailure(e) &&
@@ -132,7 +150,10 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
     e.detail.upstream === 'token' &&
     e.detail.endpoint !== 'token';
 
-  const oapi = (endpoint: Endpoint, body: Json, signal?: AbortSignal): Promise<Json> => {
+  const oapi = (endpoint: Endpoint, body: Json, signal?: AbortSignal): Promise<Json> =>
+    circuit.run(endpoint, () => retried(endpoint, body, signal));
+
+  const retried = (endpoint: Endpoint, body: Json, signal?: AbortSignal): Promise<Json> => {
     let refetched = false;
     return withRetry(
       async () => {
@@ -231,6 +252,8 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
         active: result.active !== false && result.active !== 'false',
       };
     },
+
+    circuitState: () => circuit.state,
 
     stats: () => ({
       tokenFetches: tokens.fetches,

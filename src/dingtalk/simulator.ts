@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Called for every delivered message. */
   onMessage?: (m: InboxMessage) => void;
+  /**
+   * Calls per endpoint allowed in any one-second span, as DingTalk allows an app 20 per
+   * API; beyond it the answer is errcode 90018. Default 0: no limit.
+   */
+  maxCallsPerSecond?: number;
 }
 
 export interface Simulator {
@@ -41,6 +46,8 @@ export interface Simulator {
   readonly agentId: number;
   /** Delivered messages, newest last (at most the latest 1000). */
   readonly inbox: readonly InboxMessage[];
+  /** Calls answered 90018 because of maxCallsPerSecond. */
+  readonly throttled: number;
   /** Requests received per endpoint, faulted ones included. */
   readonly calls: Readonly<Partial<Record<SimEndpoint, number>>>;
   /** Plays `fault` on the next `times` requests to `endpoint` ('*': any endpoint). */
@@ -163,6 +170,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
   };
 
+  // Recent call times per endpoint, for the sliding one-second limit.
+  const recent = new Map<SimEndpoint, number[]>();
+  let throttled = 0;
+  const withinRate = (endpoint: SimEndpoint): boolean => {
+    const limit = options.maxCallsPerSecond ?? 0;
+    if (limit <= 0 || endpoint === 'token' || endpoint === 'gettoken') return true;
+    const t = Date.now();
+    const times = (recent.get(endpoint) ?? []).filter((x) => x > t - 1000);
+    recent.set(endpoint, times);
+    if (times.length >= limit) {
+      throttled += 1;
+      return false;
+    }
+    times.push(t);
+    return true;
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (req.method === 'GET' && url.pathname === '/') {
@@ -179,6 +203,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     calls[route.endpoint] = (calls[route.endpoint] ?? 0) + 1;
     const raw = await readBody(req, res);
     if (raw === undefined) return;
+    if (!withinRate(route.endpoint)) {
+      return write(res, json(200, fail(90018, '当前企业调用该接口超过限制，请降低调用频率')));
+    }
     const fault = faults.take(route.endpoint);
     switch (fault?.type) {
       case 'reset':
@@ -243,6 +270,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     appSecret,
     agentId,
     inbox: messages.inbox,
+    get throttled() {
+      return throttled;
+    },
     calls,
     inject: (endpoint, fault, times = 1) => faults.inject(endpoint, fault, times),
     clearFaults: () => faults.clear(),
@@ -252,6 +282,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       faults.clear();
       messages.reset();
       for (const key of Object.keys(calls) as SimEndpoint[]) delete calls[key];
+      recent.clear();
+      throttled = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

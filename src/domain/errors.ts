@@ -34,7 +34,9 @@ export type UpstreamKind =
   /** A body that is not the JSON expected, or an unexpected HTTP status. */
   | 'bad_response'
   /** Any other non-zero errcode. */
-  | 'unknown';
+  | 'unknown'
+  /** The gateway stopped calling DingTalk for a while after repeated outages (circuit open). */
+  | 'circuit_open';
 
 export type GatewayError =
   | { kind: 'invalid_argument'; field: string; message: string }
@@ -52,6 +54,8 @@ export type GatewayError =
       endpoint: string;
       retryable: boolean;
       message: string;
+      /** When known: how long the caller should wait before trying again. */
+      retryAfterMs?: number;
       cause?: unknown;
     }
   | { kind: 'cancelled'; message: string };
@@ -103,6 +107,7 @@ export const upstream = (init: {
   endpoint: string;
   retryable: boolean;
   message: string;
+  retryAfterMs?: number;
   cause?: unknown;
 }): GatewayFailure => new GatewayFailure({ kind: 'upstream', ...init });
 

@@ -56,5 +56,36 @@ export function code(value: string, length: number, field = 'code'): string {
   return value;
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** RFC 4291 text form: eight hex groups, one `::` for a run of zeros, an IPv4 tail allowed. */
+function isIpv6(v: string): boolean {
+  if (v.length > 45) return false;
+  const halves = v.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
+  const last = groups[groups.length - 1];
+  const ipv4Tail = last !== undefined && IPV4.test(last);
+  const hex = ipv4Tail ? groups.slice(0, -1) : groups;
+  if (!hex.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return false;
+  const width = hex.length + (ipv4Tail ? 2 : 0);
+  return halves.length === 2 ? width <= 7 : width === 8;
+}
+
+/** An IPv4 or IPv6 address, normalised to lower case; '' when absent. */
+export function clientIp(value: string, field = 'client_ip'): string {
+  if (value === '') return '';
+  const v = value.toLowerCase();
+  if (!IPV4.test(v) && !isIpv6(v)) throw invalidArgument(field, 'is not an IPv4 or IPv6 address');
+  return v;
+}
+
+/** A verification id as SendCode returns it: 16 random bytes, base64url. */
+export function verificationId(value: string, field = 'verification_id'): string {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(value))
+    throw invalidArgument(field, `${describe(value)}; expected the 22-character id SendCode returned`);
+  return value;
+}
+
 export const missingTarget = () =>
   invalidArgument('target', 'exactly one of dingtalk_user_id, mobile or union_id is required');

@@ -1,4 +1,6 @@
 import type { Binding } from '../domain/binding';
+import { isScenarioName } from '../domain/scenario';
+import { Scenario } from '../gen/dingtalk/gateway/v1/scenario';
 import type { BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
 import type { Binding as ProtoBinding } from '../gen/dingtalk/gateway/v1/binding';
 import type { GetConfigResponse, VerificationServiceServer } from '../gen/dingtalk/gateway/v1/verification';
@@ -10,6 +12,7 @@ import {
   DELIVERY_STATUS,
   RECIPIENT_SOURCE,
   scenarioFromProto,
+  scenarioToProto,
   VERIFY_RESULT,
 } from './convert';
 import { unary } from './unary';
@@ -31,6 +34,7 @@ export function verificationHandlers(
           dingtalkUserId: req.dingtalkUserId,
           mobile: req.mobile,
           locale: req.locale,
+          clientIp: req.clientIp,
         },
         signal,
       );
@@ -67,6 +71,21 @@ export function verificationHandlers(
         deliveryStatus: DELIVERY_STATUS[out.status],
         detail: out.detail,
         dingtalkCode: out.code,
+      };
+    }),
+    getDelivery: unary(`${SERVICE}.VerificationService/GetDelivery`, observers, async (req, { signal }) => {
+      const d = await service.getDelivery(req.verificationId, signal);
+      return {
+        verificationId: d.verificationId,
+        taskId: d.taskId,
+        userId: d.userId,
+        scenario: isScenarioName(d.scenario) ? scenarioToProto(d.scenario) : Scenario.SCENARIO_UNSPECIFIED,
+        dingtalkUserId: d.dingtalkUserId,
+        deliveryStatus: DELIVERY_STATUS[d.status],
+        detail: d.detail,
+        dingtalkCode: d.code,
+        sentAt: new Date(d.sentAt),
+        checkedAt: new Date(d.checkedAt),
       };
     }),
   };

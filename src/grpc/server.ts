@@ -15,6 +15,13 @@ export const SERVICE_NAMES = [
   'dingtalk.gateway.v1.BindingService',
 ] as const;
 
+/**
+ * The health name of the DingTalk dependency: NOT_SERVING while the gateway has stopped
+ * calling DingTalk after repeated outages. The server itself ('') stays SERVING then,
+ * since VerifyCode and bindings still work: liveness probes must not restart it.
+ */
+export const DINGTALK_HEALTH_NAME = 'dingtalk';
+
 export interface GrpcServerHandle {
   server: grpc.Server;
   health: HealthImplementation;
@@ -22,6 +29,8 @@ export interface GrpcServerHandle {
   address: string;
   port: number;
   setServing(serving: boolean): void;
+  /** Reports the DingTalk dependency under DINGTALK_HEALTH_NAME. */
+  setDingTalkUp(up: boolean): void;
   /** Stops accepting calls, lets in-flight calls finish for up to graceMs, then forces. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -58,6 +67,7 @@ export async function startGrpcServer(options: {
     '': 'NOT_SERVING',
     [SERVICE_NAMES[0]]: 'NOT_SERVING',
     [SERVICE_NAMES[1]]: 'NOT_SERVING',
+    [DINGTALK_HEALTH_NAME]: 'SERVING',
   });
   health.addToServer(server);
 
@@ -93,5 +103,8 @@ export async function startGrpcServer(options: {
       });
     });
 
-  return { server, health, address, port, setServing, shutdown };
+  const setDingTalkUp = (up: boolean) =>
+    health.setStatus(DINGTALK_HEALTH_NAME, up ? 'SERVING' : 'NOT_SERVING');
+
+  return { server, health, address, port, setServing, setDingTalkUp, shutdown };
 }

@@ -8,6 +8,7 @@ const UPSTREAM_STATUS: Record<UpstreamKind, status> = {
   banned: status.UNAVAILABLE,
   token: status.UNAVAILABLE,
   unknown: status.UNAVAILABLE,
+  circuit_open: status.UNAVAILABLE,
   rate_limit: status.RESOURCE_EXHAUSTED,
   quota: status.RESOURCE_EXHAUSTED,
   credentials: status.FAILED_PRECONDITION,
@@ -44,12 +45,13 @@ export function toStatus(error: unknown, deadlinePassed = false): MappedStatus {
     case 'not_found':
       return { code: status.NOT_FOUND, details: d.message, metadata, unexpected: false };
     case 'rate_limited':
-      metadata.set('retry-after', String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
+      metadata.set('retry-after', retryAfterSeconds(d.retryAfterMs));
       return { code: status.RESOURCE_EXHAUSTED, details: d.message, metadata, unexpected: false };
     case 'store_unavailable':
       return { code: status.UNAVAILABLE, details: d.message, metadata, unexpected: false };
     case 'upstream':
       if (d.errcode) metadata.set('dingtalk-errcode', String(d.errcode));
+      if (d.retryAfterMs !== undefined) metadata.set('retry-after', retryAfterSeconds(d.retryAfterMs));
       return { code: UPSTREAM_STATUS[d.upstream], details: d.message, metadata, unexpected: false };
     case 'cancelled':
       return {
@@ -60,3 +62,5 @@ export function toStatus(error: unknown, deadlinePassed = false): MappedStatus {
       };
   }
 }
+
+const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));

@@ -5,6 +5,3 @@ import type { SendSubject } from '../verification/ports';
  * the split is unambiguous although user ids may contain `:`.
  */
 export const subjectKey = (s: SendSubject): string => `${s.scenario}:${s.userId}`;
-
-/** Fixed windows of `windowMs` are numbered from the epoch; all replicas agree on the numbering. */
-export const windowIndex = (now: number, windowMs: number): number => Math.floor(now / windowMs);

@@ -5,7 +5,7 @@ import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import { decideSend } from '../domain/policy';
 import type { VerificationStore } from '../verification/ports';
-import { subjectKey, windowIndex } from './keys';
+import { subjectKey } from './keys';
 
 export interface MemoryStoreOptions {
   /** The store's own clock for retention (ms). Default Date.now. */
@@ -26,8 +26,9 @@ interface SendEntry {
   retainUntil: number;
 }
 
-interface CountEntry {
-  count: number;
+interface SlotEntry {
+  /** The next free start time. */
+  next: number;
   retainUntil: number;
 }
 
@@ -35,7 +36,7 @@ interface CountEntry {
  * The embedded default: one process, no persistence. Every atomic operation is a
  * synchronous read-modify-write between two awaits, so the event loop orders
  * concurrent calls exactly as a lock would. Bindings and deliveries go through Keyv
- * (its in-memory Map) like the other backends; codes, send histories and call counts are plain
+ * (its in-memory Map) like the other backends; codes, send histories and call schedules are plain
  * Maps so the hot path does no serialisation. Expired entries are ignored on read
  * and swept periodically, so memory stays bounded by the live codes.
  */
@@ -43,7 +44,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const now = options.now ?? Date.now;
   const codes = new Map<string, CodeEntry>();
   const sends = new Map<string, SendEntry>();
-  const counts = new Map<string, CountEntry>();
+  const slots = new Map<string, SlotEntry>();
   const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
   const deliveries = new Keyv<DeliveryRecord>({ namespace: 'delivery', throwOnErrors: true });
   const secrets = new Map<string, string>();
@@ -60,7 +61,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   };
   const sweep = () => {
     const t = now();
-    for (const map of [codes, sends, counts] as Map<string, { retainUntil: number }>[]) {
+    for (const map of [codes, sends, slots] as Map<string, { retainUntil: number }>[]) {
       for (const [key, entry] of map) if (entry.retainUntil <= t) map.delete(key);
     }
   };
@@ -88,13 +89,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       if (entry && i >= 0) entry.sends.splice(i, 1);
     },
 
-    async countCall(name, windowMs, at) {
-      open('countCall');
-      const key = `${name}:${windowIndex(at, windowMs)}`;
-      const entry = live(counts, key);
-      if (entry) return ++entry.count;
-      counts.set(key, { count: 1, retainUntil: now() + 2 * windowMs });
-      return 1;
+    async takeSlot(name, intervalMs, at, maxWaitMs) {
+      open('takeSlot');
+      const startAt = Math.max(live(slots, name)?.next ?? at, at);
+      if (startAt - at > maxWaitMs) return { reserved: false, startAt };
+      slots.set(name, { next: startAt + intervalMs, retainUntil: now() + startAt + intervalMs - at });
+      return { reserved: true, startAt };
     },
 
     async saveCode(subject, record, retainMs) {

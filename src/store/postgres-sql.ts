@@ -12,7 +12,7 @@ export interface PostgresNames {
   send: string;
   code: string;
   secret: string;
-  rate: string;
+  slot: string;
   delivery: string;
   /** The @keyv/postgres table: it takes the schema and table unquoted, so both must be plain identifiers. */
   kvSchema: string;
@@ -46,7 +46,7 @@ export function postgresNames(schema = 'public', tablePrefix = 'gateway_'): Post
     send: q('send'),
     code: q('code'),
     secret: q('secret'),
-    rate: q('rate'),
+    slot: q('slot'),
     delivery: q('delivery'),
     kvSchema: schema,
     kvTable: `${tablePrefix}kv`,
@@ -94,14 +94,12 @@ CREATE TABLE IF NOT EXISTS ${n.code} (
   PRIMARY KEY (user_id, scenario)
 );
 CREATE INDEX IF NOT EXISTS "${n.indexPrefix}code_expires_at" ON ${n.code} (expires_at);
-CREATE TABLE IF NOT EXISTS ${n.rate} (
-  name text NOT NULL,
-  window_index bigint NOT NULL,
-  count integer NOT NULL,
-  expires_at bigint NOT NULL,
-  PRIMARY KEY (name, window_index)
+CREATE TABLE IF NOT EXISTS ${n.slot} (
+  name text PRIMARY KEY,
+  next_start bigint NOT NULL,
+  expires_at bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS "${n.indexPrefix}rate_expires_at" ON ${n.rate} (expires_at);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}slot_expires_at" ON ${n.slot} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.delivery} (
   id text PRIMARY KEY,
   record jsonb NOT NULL,
@@ -197,12 +195,21 @@ export function statements(n: PostgresNames) {
       UPDATE ${n.code} SET used_at = ${NOW_MS}
       WHERE user_id = $1 AND scenario = $2 AND id = $3 AND used_at IS NULL AND expires_at > ${NOW_MS}`,
 
-    /** $1 name, $2 window index, $3 retainMs → the count in the window, this call included. */
-    countCall: `
-      INSERT INTO ${n.rate} AS r (name, window_index, count, expires_at)
-      VALUES ($1, $2, 1, ${NOW_MS} + $3::bigint)
-      ON CONFLICT (name, window_index) DO UPDATE SET count = r.count + 1
-      RETURNING count`,
+    /**
+     * $1 name, $2 now, $3 intervalMs, $4 maxWaitMs → one row (start_at) when booked, none
+     * when the next free start is more than $4 away (then `slotStart` tells it).
+     */
+    takeSlot: `
+      INSERT INTO ${n.slot} AS s (name, next_start, expires_at)
+      VALUES ($1, $2::bigint + $3::bigint, $2::bigint + $3::bigint + 60000)
+      ON CONFLICT (name) DO UPDATE SET
+        next_start = greatest(s.next_start, $2::bigint) + $3::bigint,
+        expires_at = greatest(s.next_start, $2::bigint) + $3::bigint + 60000
+      WHERE greatest(s.next_start, $2::bigint) - $2::bigint <= $4::bigint
+      RETURNING next_start - $3::bigint AS start_at`,
+
+    /** $1 name → the next free start, for a refused booking. */
+    slotStart: `SELECT next_start FROM ${n.slot} WHERE name = $1`,
 
     /** $1 verification id, $2 the record as JSON, $3 retainMs. */
     putDelivery: `
@@ -221,7 +228,7 @@ export function statements(n: PostgresNames) {
       ON CONFLICT (name) DO UPDATE SET value = s.value
       RETURNING value`,
 
-    sweep: [n.send, n.code, n.rate, n.delivery]
+    sweep: [n.send, n.code, n.slot, n.delivery]
       .map((t) => `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS}`)
       .join('; '),
   };

@@ -8,7 +8,6 @@ import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
 import { passwordForms, scrub, summary } from './redact';
-import { windowIndex } from './keys';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
 
 export interface PostgresStoreOptions {
@@ -131,10 +130,17 @@ export async function createPostgresStore(
         await pool.query(sql.releaseSend, [...key(subject), at]);
       }),
 
-    countCall: (name, windowMs, now) =>
-      guard('countCall', async () => {
-        const args = [name, windowIndex(now, windowMs), 2 * windowMs];
-        return (await pool.query<{ count: number }>(sql.countCall, args)).rows[0].count;
+    takeSlot: (name, intervalMs, now, maxWaitMs) =>
+      guard('takeSlot', async () => {
+        const booked = await pool.query<{ start_at: string }>(sql.takeSlot, [
+          name,
+          now,
+          intervalMs,
+          maxWaitMs,
+        ]);
+        if (booked.rows.length === 1) return { reserved: true, startAt: Number(booked.rows[0].start_at) };
+        const next = await pool.query<{ next_start: string }>(sql.slotStart, [name]);
+        return { reserved: false, startAt: Math.max(now, Number(next.rows[0]?.next_start ?? now)) };
       }),
 
     saveCode: (subject, record, retainMs) =>

@@ -7,7 +7,7 @@ import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
-import { subjectKey, windowIndex } from './keys';
+import { subjectKey } from './keys';
 import { passwordForms, scrub, summary } from './redact';
 import * as lua from './redis-scripts';
 
@@ -149,10 +149,14 @@ export async function createRedisStore(
         await run(lua.RELEASE_SEND, [sendKey(subject)], [at]);
       }),
 
-    countCall: (name, windowMs, now) =>
-      guard('countCall', async () => {
-        const key = `${prefix}rate:${name}:${windowIndex(now, windowMs)}`;
-        return Number(await run(lua.COUNT_CALL, [key], [2 * windowMs]));
+    takeSlot: (name, intervalMs, now, maxWaitMs) =>
+      guard('takeSlot', async () => {
+        const args = [now, intervalMs, maxWaitMs];
+        const [reserved, startAt] = (await run(lua.TAKE_SLOT, [`${prefix}slot:${name}`], args)) as [
+          number,
+          string,
+        ];
+        return { reserved: reserved === 1, startAt: Number(startAt) };
       }),
 
     saveCode: (subject, record, retainMs) =>

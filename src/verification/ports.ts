@@ -10,6 +10,11 @@ export interface Subject {
   scenario: ScenarioName;
 }
 
+export interface Slot {
+  reserved: boolean;
+  startAt: number;
+}
+
 /** Whose sends are limited: a user in a scenario, or an end user's IP address across scenarios. */
 export interface SendSubject {
   userId: string;
@@ -29,10 +34,12 @@ export interface VerificationStore {
   /** Removes the send recorded at `at` (a reservation whose delivery failed). */
   releaseSend(subject: SendSubject, at: number): Promise<void>;
   /**
-   * Atomic: counts one call under `name` in the fixed window of `windowMs` that holds
-   * `now`, and returns the count so far in that window (this call included).
+   * Atomic: books the next free start time under `name`, calls being spaced at least
+   * `intervalMs` apart (a shared schedule: GCRA without burst). The start is never before
+   * `now`. When it would be more than `maxWaitMs` after `now`, nothing is booked and
+   * `reserved` is false, with `startAt` the earliest start there was.
    */
-  countCall(name: string, windowMs: number, now: number): Promise<number>;
+  takeSlot(name: string, intervalMs: number, now: number, maxWaitMs: number): Promise<Slot>;
   /** Stores `record` as the subject's one outstanding code (attempts 0, unused), replacing any other; kept `retainMs`. */
   saveCode(subject: Subject, record: CodeRecord, retainMs: number): Promise<void>;
   /** Deletes the outstanding code if its id is `id`. */

@@ -10,11 +10,12 @@ import {
 } from '../domain/code';
 import { classifyDelivery, type Delivery } from '../domain/delivery';
 import { disabled, isGatewayFailure, notBound, rateLimited } from '../domain/errors';
-import { sendRuleOf, type ScenarioPolicy } from '../domain/policy';
+import { HOUR_MS, sendRuleOf, type ScenarioPolicy } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
 import { pickLocale, renderMessage } from '../domain/template';
 import * as check from '../domain/validation';
-import type { DingTalkPort, Markdown, Subject, VerificationStore } from './ports';
+import { createDeliveryTracker } from './delivery';
+import type { DingTalkPort, Markdown, SendSubject, Subject, VerificationStore } from './ports';
 
 /** How long an expired code is kept so VerifyCode can say "expired" rather than "not found". */
 export const EXPIRED_RETENTION_MS = 15 * 60_000;
@@ -26,6 +27,10 @@ export interface ServiceSettings {
   /** How long TestScenario polls DingTalk's send result before answering "pending". */
   deliveryCheckMs: number;
   deliveryPollMs?: number;
+  /** Delay of the background read of DingTalk's send result after each SendCode; 0 = none. */
+  deliveryFollowUpMs: number;
+  /** Sends per end-user IP address per hour, over all users and scenarios; 0 = no limit. */
+  maxSendsPerIpPerHour: number;
 }
 
 /** Structured events for the audit log; never carries a code or a mobile number. */
@@ -51,6 +56,8 @@ export interface SendCodeInput {
   dingtalkUserId: string;
   mobile: string;
   locale: string;
+  /** The end user's IP address, '' when the identity server did not pass it. */
+  clientIp: string;
 }
 
 export type RecipientSource = 'explicit' | 'binding' | 'mobile';
@@ -93,6 +100,13 @@ export function createVerificationService(deps: ServiceDeps) {
   const { store, dingtalk, settings, secret, now, random } = deps;
   const audit: AuditSink = deps.audit ?? (() => undefined);
   const sleep = deps.sleep ?? defaultSleep;
+  const deliveries = createDeliveryTracker({
+    store,
+    dingtalk,
+    now,
+    audit,
+    followUpMs: settings.deliveryFollowUpMs,
+  });
 
   function policyFor(scenario: ScenarioName, forSending: boolean): ScenarioPolicy {
     const policy = settings.scenarios[scenario];
@@ -147,6 +161,7 @@ export function createVerificationService(deps: ServiceDeps) {
     const dingtalkUserId = raw.dingtalkUserId ? check.dingtalkUserId(raw.dingtalkUserId) : '';
     const mobile = raw.mobile ? check.mobile(raw.mobile) : '';
     const locale = check.locale(raw.locale);
+    const clientIp = check.clientIp(raw.clientIp);
     const policy = policyFor(raw.scenario, true);
     const subject: Subject = { userId, scenario: raw.scenario };
 
@@ -160,6 +175,26 @@ export function createVerificationService(deps: ServiceDeps) {
           : `this user reached ${policy.maxSendsPerHour} codes per hour for ${raw.scenario}`;
       audit('code.refused', { userId, scenario: raw.scenario, reason: decision.reason });
       throw rateLimited(decision.retryAt - at, what);
+    }
+    // Reserved slots, released again if anything below fails.
+    const reserved: SendSubject[] = [subject];
+    const release = () => Promise.all(reserved.map((s) => bestEffort(() => store.releaseSend(s, at))));
+    if (clientIp && settings.maxSendsPerIpPerHour > 0) {
+      const ip: SendSubject = { userId: clientIp, scenario: 'client_ip' };
+      const rule = { cooldownMs: 0, windowMs: HOUR_MS, maxInWindow: settings.maxSendsPerIpPerHour };
+      const byIp = await store.reserveSend(ip, rule, at).catch(async (e: unknown) => {
+        await release();
+        throw e;
+      });
+      if (!byIp.allowed) {
+        await release();
+        audit('code.refused', { userId, scenario: raw.scenario, reason: 'client_ip' });
+        throw rateLimited(
+          byIp.retryAt - at,
+          `this client address reached ${settings.maxSendsPerIpPerHour} codes per hour`,
+        );
+      }
+      reserved.push(ip);
     }
 
     const id = generateVerificationId(random);
@@ -179,7 +214,7 @@ export function createVerificationService(deps: ServiceDeps) {
         policy.ttlSeconds * 1000 + EXPIRED_RETENTION_MS,
       );
     } catch (e) {
-      await bestEffort(() => store.releaseSend(subject, at));
+      await release();
       throw e;
     }
     let taskId: string;
@@ -191,7 +226,7 @@ export function createVerificationService(deps: ServiceDeps) {
       ));
     } catch (e) {
       await bestEffort(() => store.discardCode(subject, id));
-      await bestEffort(() => store.releaseSend(subject, at));
+      await release();
       audit('code.send_failed', { userId, scenario: raw.scenario, verificationId: id, error: errorKind(e) });
       throw e;
     }
@@ -203,6 +238,23 @@ export function createVerificationService(deps: ServiceDeps) {
       recipientSource: recipient.source,
       taskId,
     });
+    // The code is sent and stored: failing to record its delivery must not undo that.
+    await deliveries
+      .track({
+        verificationId: id,
+        taskId,
+        userId,
+        scenario: raw.scenario,
+        dingtalkUserId: recipient.dingtalkUserId,
+        sentAt: at,
+        checkedAt: at,
+        status: 'pending',
+        code: 0,
+        detail: 'accepted by DingTalk; delivery not reported yet',
+      })
+      .catch((e: unknown) =>
+        audit('code.delivery_unrecorded', { verificationId: id, taskId, error: errorKind(e) }),
+      );
     return {
       verificationId: id,
       expiresAt,
@@ -282,6 +334,9 @@ export function createVerificationService(deps: ServiceDeps) {
     sendCode,
     verifyCode,
     testScenario,
+    getDelivery: deliveries.get,
+    /** Stops background delivery reads (shutdown). */
+    close: deliveries.close,
     policyFor: (s: ScenarioName) => settings.scenarios[s],
   };
 }

@@ -103,9 +103,9 @@ describePg('postgres store across replicas', () => {
       'p_code',
       'p_delivery',
       'p_kv',
-      'p_rate',
       'p_secret',
       'p_send',
+      'p_slot',
     ]);
     await sql(url, `DROP SCHEMA ${fresh} CASCADE`);
   });

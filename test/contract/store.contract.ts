@@ -222,16 +222,25 @@ export function describeStoreContract(
       });
     });
 
-    describe('call counts', () => {
-      it('counts 30 simultaneous calls exactly, per name and per fixed window', async () => {
-        const t = 1_700_000_000_000;
-        const counts = await many(30, (i) =>
-          either(i).countCall('dingtalk:asyncsend_v2', 1000, t + (i % 10)),
-        );
-        expect(counts.sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-        expect(await a.countCall('dingtalk:getsendresult', 1000, t)).toBe(1);
-        expect(await b.countCall('dingtalk:asyncsend_v2', 1000, t + 1000)).toBe(1);
-        expect(await b.countCall('dingtalk:asyncsend_v2', 1000, t + 999)).toBe(31);
+    describe('call slots', () => {
+      const t = 1_700_000_000_000;
+
+      it('books 30 simultaneous calls on distinct starts, intervalMs apart', async () => {
+        const slots = await many(30, (i) => either(i).takeSlot('dingtalk:asyncsend_v2', 50, t, 10_000));
+        expect(slots.every((s) => s.reserved)).toBe(true);
+        const starts = slots.map((s) => s.startAt).sort((x, y) => x - y);
+        expect(starts).toEqual(Array.from({ length: 30 }, (_, i) => t + 50 * i));
+        // Another name has its own schedule.
+        expect(await a.takeSlot('dingtalk:getsendresult', 50, t, 0)).toEqual({ reserved: true, startAt: t });
+      });
+
+      it('starts at once when the schedule is idle, and books nothing past maxWaitMs', async () => {
+        expect(await a.takeSlot('x', 100, t, 150)).toEqual({ reserved: true, startAt: t });
+        expect(await b.takeSlot('x', 100, t + 10, 150)).toEqual({ reserved: true, startAt: t + 100 });
+        expect(await a.takeSlot('x', 100, t + 10, 150)).toEqual({ reserved: false, startAt: t + 200 });
+        expect(await b.takeSlot('x', 100, t + 60, 150)).toEqual({ reserved: true, startAt: t + 200 });
+        expect(await a.takeSlot('x', 100, t + 60, 150)).toEqual({ reserved: false, startAt: t + 300 });
+        expect(await b.takeSlot('x', 100, t + 1_000, 0)).toEqual({ reserved: true, startAt: t + 1_000 });
       });
     });
 

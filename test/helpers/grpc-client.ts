@@ -8,8 +8,25 @@ import {
   type Client,
   type ServiceError,
 } from '@grpc/grpc-js';
+import * as binding from '../../src/gen/dingtalk/gateway/v1/binding';
 import { BindingServiceClient } from '../../src/gen/dingtalk/gateway/v1/binding';
+import * as verification from '../../src/gen/dingtalk/gateway/v1/verification';
 import { VerificationServiceClient } from '../../src/gen/dingtalk/gateway/v1/verification';
+
+/**
+ * Each method's request type: requests are completed with the proto3 defaults, so a
+ * test names only the fields it cares about (as a client built on fromPartial does).
+ */
+const REQUESTS: Record<string, { fromPartial(o: object): unknown }> = {
+  sendCode: verification.SendCodeRequest,
+  verifyCode: verification.VerifyCodeRequest,
+  getConfig: verification.GetConfigRequest,
+  testScenario: verification.TestScenarioRequest,
+  getDelivery: verification.GetDeliveryRequest,
+  bindUser: binding.BindUserRequest,
+  unbindUser: binding.UnbindUserRequest,
+  getBinding: binding.GetBindingRequest,
+};
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
 type UnaryMethod<Req, Res> = (
@@ -32,7 +49,7 @@ export type Promisified<C> = {
     infer Req,
     infer Res
   >
-    ? (req: Req, options?: CallOptions) => Promise<Res>
+    ? (req: Partial<Req>, options?: CallOptions) => Promise<Res>
     : never;
 };
 
@@ -45,7 +62,9 @@ function promisify<C extends Client>(client: C): Promisified<C> {
           const md = new Metadata();
           for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
           const deadline = options.timeoutMs ? new Date(Date.now() + options.timeoutMs) : undefined;
-          const call = method.call(client, req, md, { deadline }, (err, res) =>
+          const full =
+            req !== null && typeof req === 'object' ? (REQUESTS[name]?.fromPartial(req) ?? req) : req;
+          const call = method.call(client, full, md, { deadline }, (err, res) =>
             err ? reject(err) : resolve(res),
           ) as {
             cancel(): void;

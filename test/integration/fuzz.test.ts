@@ -17,6 +17,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     CODE_RESEND_INTERVAL_SECONDS: '0',
     CODE_MAX_SENDS_PER_HOUR: '1000',
+    CODE_MAX_SENDS_PER_IP_PER_HOUR: '1000',
     DELIVERY_CHECK_MS: '0',
   });
 });
@@ -71,8 +72,11 @@ describe('hostile input', () => {
         hostile,
         hostile,
         hostile,
-        async (userId, scenario, dingtalkUserId, mobile, locale) => {
-          await outcome(gw.verification.sendCode({ userId, scenario, dingtalkUserId, mobile, locale }));
+        fc.oneof(hostile, fc.ipV4(), fc.ipV6()),
+        async (userId, scenario, dingtalkUserId, mobile, locale, clientIp) => {
+          await outcome(
+            gw.verification.sendCode({ userId, scenario, dingtalkUserId, mobile, locale, clientIp }),
+          );
         },
       ),
       runs,
@@ -87,6 +91,18 @@ describe('hostile input', () => {
         fc.oneof(hostile, fc.stringMatching(/^\d{6}$/)),
         async (userId, scenario, code) => {
           await outcome(gw.verification.verifyCode({ userId, scenario, code }));
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('GetDelivery', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(hostile, fc.stringMatching(/^[A-Za-z0-9_-]{22}$/)),
+        async (verificationId) => {
+          await outcome(gw.verification.getDelivery({ verificationId }));
         },
       ),
       runs,

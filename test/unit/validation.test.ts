@@ -63,3 +63,41 @@ describe('validation', () => {
     expect(failure(() => check.unionId(''))).toMatchObject({ field: 'union_id' });
   });
 });
+
+describe('client_ip and verification_id', () => {
+  it('accepts IPv4 and IPv6 addresses, lower-cased, and nothing else', () => {
+    expect(check.clientIp('')).toBe('');
+    for (const ok of [
+      '203.0.113.7',
+      '0.0.0.0',
+      '::1',
+      '2001:DB8::8a2e:370:7334',
+      '::ffff:192.0.2.1',
+      'fe80::1',
+    ])
+      expect(check.clientIp(ok)).toBe(ok.toLowerCase());
+    for (const bad of [
+      '256.1.1.1',
+      '1.2.3',
+      'localhost',
+      '1.2.3.4:80',
+      '1:2:3:4:5:6:7',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2:3:4:5:6:7:8',
+      'g::1',
+      ':::',
+      '2001:db8::1::2',
+      '12345::1',
+      'x'.repeat(50),
+    ]) {
+      expect(() => check.clientIp(bad)).toThrow('client_ip: is not an IPv4 or IPv6 address');
+    }
+  });
+
+  it('accepts only the id shape SendCode returns', () => {
+    expect(check.verificationId('AAAAAAAAAAAAAAAAAAAAAA')).toBe('AAAAAAAAAAAAAAAAAAAAAA');
+    expect(() => check.verificationId('')).toThrow('verification_id: is required');
+    expect(() => check.verificationId('short')).toThrow('verification_id: is 5 characters');
+    expect(() => check.verificationId('A'.repeat(21) + '!')).toThrow(/expected the 22-character id/);
+  });
+});

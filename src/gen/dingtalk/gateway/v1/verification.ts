@@ -263,6 +263,12 @@ export interface SendCodeRequest {
    * configured default locale. Unknown tags fall back by language, then to the default.
    */
   locale: string;
+  /**
+   * The end user's IP address (IPv4 or IPv6) as the identity server saw it; optional.
+   * When set and a per-IP limit is configured (CODE_MAX_SENDS_PER_IP_PER_HOUR), sends
+   * from one address are limited across all users and scenarios.
+   */
+  clientIp: string;
 }
 
 /** SendCodeResponse describes the code that was sent. The code itself is never returned. */
@@ -387,8 +393,40 @@ export interface TestScenarioResponse {
   dingtalkCode: number;
 }
 
+/** GetDeliveryRequest names a code sent by SendCode. */
+export interface GetDeliveryRequest {
+  /** SendCodeResponse.verification_id. */
+  verificationId: string;
+}
+
+/** GetDeliveryResponse is what the gateway knows of one code's delivery. Never the code. */
+export interface GetDeliveryResponse {
+  /** The id asked for. */
+  verificationId: string;
+  /** DingTalk's task id for the work notification. */
+  taskId: string;
+  /** The identity server's user id the code was sent for. */
+  userId: string;
+  /** The scenario the code was sent for. */
+  scenario: Scenario;
+  /** The DingTalk userid the message went to. */
+  dingtalkUserId: string;
+  /** Delivery as DingTalk last reported it. */
+  deliveryStatus: DeliveryStatus;
+  /** Human-readable explanation, with DingTalk's forbidden code when there is one. */
+  detail: string;
+  /** DingTalk's forbidden_list code for a dropped message (e.g. 143105 daily cap), else 0. */
+  dingtalkCode: number;
+  /** When the code was sent. */
+  sentAt:
+    | Date
+    | undefined;
+  /** When DingTalk's send result was last read (equal to sent_at before the first read). */
+  checkedAt: Date | undefined;
+}
+
 function createBaseSendCodeRequest(): SendCodeRequest {
-  return { userId: "", scenario: 0, dingtalkUserId: "", mobile: "", locale: "" };
+  return { userId: "", scenario: 0, dingtalkUserId: "", mobile: "", locale: "", clientIp: "" };
 }
 
 export const SendCodeRequest: MessageFns<SendCodeRequest> = {
@@ -407,6 +445,9 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     }
     if (message.locale !== "") {
       writer.uint32(42).string(message.locale);
+    }
+    if (message.clientIp !== "") {
+      writer.uint32(50).string(message.clientIp);
     }
     return writer;
   },
@@ -464,6 +505,14 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
             message.locale = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.clientIp = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -491,6 +540,11 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
         : "",
       mobile: isSet(object.mobile) ? globalThis.String(object.mobile) : "",
       locale: isSet(object.locale) ? globalThis.String(object.locale) : "",
+      clientIp: isSet(object.clientIp)
+        ? globalThis.String(object.clientIp)
+        : isSet(object.client_ip)
+        ? globalThis.String(object.client_ip)
+        : "",
     };
   },
 
@@ -511,6 +565,9 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     if (message.locale !== "") {
       obj.locale = message.locale;
     }
+    if (message.clientIp !== "") {
+      obj.clientIp = message.clientIp;
+    }
     return obj;
   },
 
@@ -524,6 +581,7 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     message.dingtalkUserId = object.dingtalkUserId ?? "";
     message.mobile = object.mobile ?? "";
     message.locale = object.locale ?? "";
+    message.clientIp = object.clientIp ?? "";
     return message;
   },
 };
@@ -1795,6 +1853,335 @@ export const TestScenarioResponse: MessageFns<TestScenarioResponse> = {
   },
 };
 
+function createBaseGetDeliveryRequest(): GetDeliveryRequest {
+  return { verificationId: "" };
+}
+
+export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
+  encode(message: GetDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verificationId !== "") {
+      writer.uint32(10).string(message.verificationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verificationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryRequest {
+    return {
+      verificationId: isSet(object.verificationId)
+        ? globalThis.String(object.verificationId)
+        : isSet(object.verification_id)
+        ? globalThis.String(object.verification_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetDeliveryRequest): unknown {
+    const obj: any = {};
+    if (message.verificationId !== "") {
+      obj.verificationId = message.verificationId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDeliveryRequest>): GetDeliveryRequest {
+    return GetDeliveryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDeliveryRequest>): GetDeliveryRequest {
+    const message = createBaseGetDeliveryRequest();
+    message.verificationId = object.verificationId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDeliveryResponse(): GetDeliveryResponse {
+  return {
+    verificationId: "",
+    taskId: "",
+    userId: "",
+    scenario: 0,
+    dingtalkUserId: "",
+    deliveryStatus: 0,
+    detail: "",
+    dingtalkCode: 0,
+    sentAt: undefined,
+    checkedAt: undefined,
+  };
+}
+
+export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
+  encode(message: GetDeliveryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verificationId !== "") {
+      writer.uint32(10).string(message.verificationId);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(26).string(message.userId);
+    }
+    if (message.scenario !== 0) {
+      writer.uint32(32).int32(message.scenario);
+    }
+    if (message.dingtalkUserId !== "") {
+      writer.uint32(42).string(message.dingtalkUserId);
+    }
+    if (message.deliveryStatus !== 0) {
+      writer.uint32(48).int32(message.deliveryStatus);
+    }
+    if (message.detail !== "") {
+      writer.uint32(58).string(message.detail);
+    }
+    if (message.dingtalkCode !== 0) {
+      writer.uint32(64).int64(message.dingtalkCode);
+    }
+    if (message.sentAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(74).fork()).join();
+    }
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verificationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.scenario = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dingtalkUserId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deliveryStatus = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.dingtalkCode = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryResponse {
+    return {
+      verificationId: isSet(object.verificationId)
+        ? globalThis.String(object.verificationId)
+        : isSet(object.verification_id)
+        ? globalThis.String(object.verification_id)
+        : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      scenario: isSet(object.scenario) ? scenarioFromJSON(object.scenario) : 0,
+      dingtalkUserId: isSet(object.dingtalkUserId)
+        ? globalThis.String(object.dingtalkUserId)
+        : isSet(object.dingtalk_user_id)
+        ? globalThis.String(object.dingtalk_user_id)
+        : "",
+      deliveryStatus: isSet(object.deliveryStatus)
+        ? deliveryStatusFromJSON(object.deliveryStatus)
+        : isSet(object.delivery_status)
+        ? deliveryStatusFromJSON(object.delivery_status)
+        : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      dingtalkCode: isSet(object.dingtalkCode)
+        ? globalThis.Number(object.dingtalkCode)
+        : isSet(object.dingtalk_code)
+        ? globalThis.Number(object.dingtalk_code)
+        : 0,
+      sentAt: isSet(object.sentAt)
+        ? fromJsonTimestamp(object.sentAt)
+        : isSet(object.sent_at)
+        ? fromJsonTimestamp(object.sent_at)
+        : undefined,
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetDeliveryResponse): unknown {
+    const obj: any = {};
+    if (message.verificationId !== "") {
+      obj.verificationId = message.verificationId;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.scenario !== 0) {
+      obj.scenario = scenarioToJSON(message.scenario);
+    }
+    if (message.dingtalkUserId !== "") {
+      obj.dingtalkUserId = message.dingtalkUserId;
+    }
+    if (message.deliveryStatus !== 0) {
+      obj.deliveryStatus = deliveryStatusToJSON(message.deliveryStatus);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.dingtalkCode !== 0) {
+      obj.dingtalkCode = Math.round(message.dingtalkCode);
+    }
+    if (message.sentAt !== undefined) {
+      obj.sentAt = message.sentAt.toISOString();
+    }
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetDeliveryResponse>): GetDeliveryResponse {
+    return GetDeliveryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetDeliveryResponse>): GetDeliveryResponse {
+    const message = createBaseGetDeliveryResponse();
+    message.verificationId = object.verificationId ?? "";
+    message.taskId = object.taskId ?? "";
+    message.userId = object.userId ?? "";
+    message.scenario = object.scenario ?? 0;
+    message.dingtalkUserId = object.dingtalkUserId ?? "";
+    message.deliveryStatus = object.deliveryStatus ?? 0;
+    message.detail = object.detail ?? "";
+    message.dingtalkCode = object.dingtalkCode ?? 0;
+    message.sentAt = object.sentAt ?? undefined;
+    message.checkedAt = object.checkedAt ?? undefined;
+    return message;
+  },
+};
+
 /**
  * VerificationService sends one-time codes through DingTalk work notifications
  * and checks them. Expected verification outcomes are reported in responses;
@@ -1809,7 +2196,10 @@ export const VerificationServiceService = {
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
    * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
    * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
-   * (DingTalk or the store cannot be reached).
+   * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
+   * gateway stopped calling it for a while; the `retry-after` trailer says how long).
+   * After the send the gateway reads DingTalk's send result in the background;
+   * GetDelivery reports it.
    */
   sendCode: {
     path: "/dingtalk.gateway.v1.VerificationService/SendCode" as const,
@@ -1858,6 +2248,22 @@ export const VerificationServiceService = {
       Buffer.from(TestScenarioResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TestScenarioResponse => TestScenarioResponse.decode(value),
   },
+  /**
+   * GetDelivery reports whether DingTalk delivered a sent code's message, or
+   * accepted and then silently dropped it (daily cap, duplicate content, outside
+   * the app's visible range). A pending record is checked with DingTalk on the spot.
+   * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
+   */
+  getDelivery: {
+    path: "/dingtalk.gateway.v1.VerificationService/GetDelivery" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeliveryRequest): Buffer => Buffer.from(GetDeliveryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeliveryRequest => GetDeliveryRequest.decode(value),
+    responseSerialize: (value: GetDeliveryResponse): Buffer => Buffer.from(GetDeliveryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeliveryResponse => GetDeliveryResponse.decode(value),
+  },
 } as const;
 
 export interface VerificationServiceServer extends UntypedServiceImplementation {
@@ -1868,7 +2274,10 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
    * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
    * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
-   * (DingTalk or the store cannot be reached).
+   * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
+   * gateway stopped calling it for a while; the `retry-after` trailer says how long).
+   * After the send the gateway reads DingTalk's send result in the background;
+   * GetDelivery reports it.
    */
   sendCode: handleUnaryCall<SendCodeRequest, SendCodeResponse>;
   /**
@@ -1884,6 +2293,14 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    * code is never stored and can never be used to verify.
    */
   testScenario: handleUnaryCall<TestScenarioRequest, TestScenarioResponse>;
+  /**
+   * GetDelivery reports whether DingTalk delivered a sent code's message, or
+   * accepted and then silently dropped it (daily cap, duplicate content, outside
+   * the app's visible range). A pending record is checked with DingTalk on the spot.
+   * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
+   */
+  getDelivery: handleUnaryCall<GetDeliveryRequest, GetDeliveryResponse>;
 }
 
 export interface VerificationServiceClient extends Client {
@@ -1894,7 +2311,10 @@ export interface VerificationServiceClient extends Client {
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
    * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
    * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
-   * (DingTalk or the store cannot be reached).
+   * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
+   * gateway stopped calling it for a while; the `retry-after` trailer says how long).
+   * After the send the gateway reads DingTalk's send result in the background;
+   * GetDelivery reports it.
    */
   sendCode(
     request: SendCodeRequest,
@@ -1965,6 +2385,28 @@ export interface VerificationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TestScenarioResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetDelivery reports whether DingTalk delivered a sent code's message, or
+   * accepted and then silently dropped it (daily cap, duplicate content, outside
+   * the app's visible range). A pending record is checked with DingTalk on the spot.
+   * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
+   */
+  getDelivery(
+    request: GetDeliveryRequest,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  getDelivery(
+    request: GetDeliveryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  getDelivery(
+    request: GetDeliveryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
   ): ClientUnaryCall;
 }
 
