@@ -45,13 +45,16 @@ export function generateCode(length: number, random: RandomBytes): string {
 /** A verification id: 16 random bytes, base64url. */
 export const generateVerificationId = (random: RandomBytes): string => random(16).toString('base64url');
 
+const hmac = (secret: Buffer, id: string, code: string): Buffer =>
+  createHmac('sha256', secret).update(`${id}:${code}`).digest();
+
 export const digestCode = (secret: Buffer, id: string, code: string): string =>
-  createHmac('sha256', secret).update(`${id}:${code}`).digest('hex');
+  hmac(secret, id, code).toString('hex');
 
 /** Compares a submitted code with a record in constant time (over the digest). */
 export function codeMatches(secret: Buffer, record: CodeRecord, code: string): boolean {
   const expected = Buffer.from(record.digest, 'hex');
-  const actual = Buffer.from(digestCode(secret, record.id, code), 'hex');
+  const actual = hmac(secret, record.id, code);
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 

@@ -31,19 +31,39 @@ export function unary<Req, Res>(
   const short = method.slice(method.lastIndexOf('.') + 1);
   return (call: ServerUnaryCall<Req, Res>, callback) => {
     const started = performance.now();
-    const controller = new AbortController();
-    const onCancel = () => controller.abort();
-    call.once('cancelled', onCancel);
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-    const timer = Number.isFinite(deadlineMs)
-      ? setTimeout(onCancel, Math.max(0, deadlineMs - Date.now()))
-      : undefined;
+    // Most calls never look at their signal (VerifyCode does no I/O that can be aborted), so
+    // the AbortController, the cancel listener and the deadline timer are made on first use.
+    let controller: AbortController | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const onCancel = () => controller!.abort();
+    const signal = (): AbortSignal => {
+      if (controller !== undefined) return controller.signal;
+      controller = new AbortController();
+      if (call.cancelled || deadlineMs <= Date.now()) controller.abort();
+      else if (!done) {
+        call.once('cancelled', onCancel);
+        if (Number.isFinite(deadlineMs)) timer = setTimeout(onCancel, deadlineMs - Date.now());
+      }
+      return controller.signal;
+    };
     const finish = () => {
+      done = true;
+      if (controller === undefined) return;
       if (timer) clearTimeout(timer);
       call.removeListener('cancelled', onCancel);
     };
-    body(call.request, { signal: controller.signal, peer: call.getPeer() }).then(
+    const ctx: CallContext = {
+      get signal() {
+        return signal();
+      },
+      get peer() {
+        return call.getPeer();
+      },
+    };
+    body(call.request, ctx).then(
       (response) => {
         finish();
         const seconds = (performance.now() - started) / 1000;
