@@ -44,6 +44,8 @@ export interface Config {
   maxSendsPerIpPerHour: number;
   /** How often the store is probed for the health status. */
   storeProbeMs: number;
+  /** On SIGTERM, how long in-flight calls may take before they are cut off. */
+  shutdownGraceMs: number;
   /** Where Prometheus metrics are served (GET /metrics); undefined turns them off. */
   metricsAddress: string | undefined;
   /** Where the sandbox's DingTalk simulator (and its inbox page) listens. */
@@ -217,6 +219,8 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       0,
       1_000_000,
     ),
+    shutdownGraceMs:
+      1000 * r.int('SHUTDOWN_GRACE_SECONDS', r.top, 'shutdown_grace_seconds', 10, 0, 3600),
     storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
     metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
       ? r.address('METRICS_ADDRESS', r.top, 'metrics_address', '', false)

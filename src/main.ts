@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close(10_000).then(
+    app.close(config.shutdownGraceMs).then(
       () => process.exit(0),
       (e: unknown) => {
         logger.error({ err: e }, 'shutdown failed');
