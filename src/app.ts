@@ -82,9 +82,27 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
     const store = await createStore(config.storeUrl, { logger });
     opened.push(() => store.close());
-    const secret =
-      config.codeSecret ??
-      Buffer.from(await store.getOrCreateSecret('code-hmac', random(32).toString('base64')), 'base64');
+    // Unless configured, the HMAC key is shared through the store so every replica agrees.
+    let sharedSecret = config.codeSecret
+      ? undefined
+      : await store.getOrCreateSecret(SECRET_NAME, random(32).toString('base64'));
+    let secret = config.codeSecret ?? Buffer.from(sharedSecret!, 'base64');
+    /**
+     * Runs with every health probe. A store that lost its data (a Redis restart without
+     * persistence) gets this replica's key back, so replicas keep agreeing; if another
+     * replica re-created a different key first, the store's key wins.
+     */
+    const reconcileSecret = async () => {
+      if (sharedSecret === undefined) return;
+      const inStore = await store.getOrCreateSecret(SECRET_NAME, sharedSecret);
+      if (inStore === sharedSecret) return;
+      logger.warn(
+        { store: store.kind },
+        'the shared code secret in the store changed (was the store emptied?); using the stored one',
+      );
+      sharedSecret = inStore;
+      secret = Buffer.from(inStore, 'base64');
+    };
 
     // The gRPC server starts last; until then circuit changes are only remembered.
     let reportDingTalk: (up: boolean) => void = () => undefined;
@@ -125,7 +143,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       store,
       dingtalk,
       settings: config,
-      secret,
+      secret: () => secret,
       now,
       random,
       audit,
@@ -192,6 +210,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
     const probe = startHealthProbe(
       store,
+      reconcileSecret,
       (up) => {
         grpc.setServing(up);
         metrics.setStoreUp(up);
@@ -222,31 +241,43 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   }
 }
 
-/** Health follows the store: NOT_SERVING while it cannot be reached, SERVING again when it returns. */
+/**
+ * Health follows the store: NOT_SERVING while it cannot be reached (or `alsoCheck` fails),
+ * SERVING again when it returns.
+ */
 function startHealthProbe(
   store: VerificationStore,
+  alsoCheck: () => Promise<void>,
   setUp: (up: boolean) => void,
   logger: Logger,
   everyMs: number,
 ) {
   let healthy = true;
+  let probing = false;
   const timer = setInterval(() => {
-    store.ping().then(
-      () => {
-        if (!healthy) logger.info({ store: store.kind }, 'store reachable again; health SERVING');
-        healthy = true;
-        setUp(true);
-      },
-      (e: unknown) => {
-        if (healthy)
-          logger.warn(
-            { store: store.kind, err: (e as Error).message },
-            'store unreachable; health NOT_SERVING',
-          );
-        healthy = false;
-        setUp(false);
-      },
-    );
+    // A probe waiting on a silent store must not be joined by more.
+    if (probing) return;
+    probing = true;
+    store
+      .ping()
+      .then(alsoCheck)
+      .then(
+        () => {
+          if (!healthy) logger.info({ store: store.kind }, 'store reachable again; health SERVING');
+          healthy = true;
+          setUp(true);
+        },
+        (e: unknown) => {
+          if (healthy)
+            logger.warn(
+              { store: store.kind, err: (e as Error).message },
+              'store unreachable; health NOT_SERVING',
+            );
+          healthy = false;
+          setUp(false);
+        },
+      )
+      .finally(() => (probing = false));
   }, everyMs);
   timer.unref();
   return timer;
@@ -259,6 +290,8 @@ function logInbox(logger: Logger, m: InboxMessage): void {
     `[sandbox inbox] to ${m.userid}: ${m.title} | ${m.text.replace(/\s+/g, ' ')}`,
   );
 }
+
+const SECRET_NAME = 'code-hmac';
 
 export function splitHostPort(address: string): [string, number] {
   const i = address.lastIndexOf(':');

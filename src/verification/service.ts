@@ -42,8 +42,8 @@ export interface ServiceDeps {
   store: VerificationStore;
   dingtalk: DingTalkPort;
   settings: ServiceSettings;
-  /** HMAC key for code digests. */
-  secret: Buffer;
+  /** HMAC key for code digests, read at each use: a key shared through the store can be re-adopted. */
+  secret: () => Buffer;
   now: () => number;
   random: RandomBytes;
   audit?: AuditSink;
@@ -205,7 +205,7 @@ export function createVerificationService(deps: ServiceDeps) {
         subject,
         {
           id,
-          digest: digestCode(secret, id, code),
+          digest: digestCode(secret(), id, code),
           recipient: recipient.dingtalkUserId,
           createdAt: at,
           expiresAt,
@@ -272,7 +272,7 @@ export function createVerificationService(deps: ServiceDeps) {
     const subject: Subject = { userId, scenario: raw.scenario };
     // Counted before comparing: concurrent guesses can never exceed the limit.
     const snapshot = await store.countAttempt(subject);
-    let judgement = judgeAttempt(snapshot, now(), (record) => codeMatches(secret, record, code));
+    let judgement = judgeAttempt(snapshot, now(), (record) => codeMatches(secret(), record, code));
     if (judgement.result === 'approve' && !(await store.consumeCode(subject, judgement.id))) {
       judgement = { result: 'not_found' };
     }
