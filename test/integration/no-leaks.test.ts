@@ -32,6 +32,9 @@ it('no code, secret, token or mobile number reaches a log line or a response', a
       ),
     );
     codes.push(latestCode(gw, 'demo-alice'));
+    const sent = responses[responses.length - 1] as { verificationId: string };
+    gw.advance(1000); // GetDelivery then reads the send result from DingTalk
+    await keep(gw.verification.getDelivery({ verificationId: sent.verificationId }, md));
     await keep(
       gw.verification.verifyCode(
         {
