@@ -59,26 +59,29 @@ export function createMetrics() {
   });
   circuitOpen.set(0);
 
+  // The DingTalk client keeps running totals; these counters copy them at scrape time.
   let dingtalk: DingTalkStatsSource | undefined;
-  const dingtalkCalls = new Gauge({
-    name: 'dtg_dingtalk_requests',
-    help: 'DingTalk HTTP calls since start, by endpoint and errcode (0 = ok; transport = no answer)',
+  const dingtalkCalls = new Counter({
+    name: 'dtg_dingtalk_requests_total',
+    help: 'DingTalk HTTP calls, by endpoint and errcode (0 = ok; transport, bad_response, … = no usable answer)',
     labelNames: ['endpoint', 'errcode'] as const,
     registers: [registry],
     collect() {
       if (!dingtalk) return;
       this.reset();
       for (const [endpoint, byCode] of Object.entries(dingtalk.stats().calls)) {
-        for (const [errcode, n] of Object.entries(byCode)) this.set({ endpoint, errcode }, n);
+        for (const [errcode, n] of Object.entries(byCode)) this.inc({ endpoint, errcode }, n);
       }
     },
   });
-  const tokenFetches = new Gauge({
-    name: 'dtg_dingtalk_token_fetches',
-    help: 'Access token fetches since start',
+  const tokenFetches = new Counter({
+    name: 'dtg_dingtalk_token_fetches_total',
+    help: 'Access token fetches (a refresh before expiry, or a refetch after DingTalk rejected the token)',
     registers: [registry],
     collect() {
-      if (dingtalk) this.set(dingtalk.stats().tokenFetches);
+      if (!dingtalk) return;
+      this.reset();
+      this.inc(dingtalk.stats().tokenFetches);
     },
   });
   void dingtalkCalls;

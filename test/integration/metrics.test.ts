@@ -217,13 +217,13 @@ describe('metrics on METRICS_ADDRESS (sandbox, in-memory store)', () => {
   it('counts DingTalk calls by endpoint and errcode, and token fetches', async () => {
     const { samples } = await scrape(url);
     const calls = (endpoint: string, errcode: string) =>
-      valueOf(samples, 'dtg_dingtalk_requests', { endpoint, errcode });
+      valueOf(samples, 'dtg_dingtalk_requests_total', { endpoint, errcode });
     expect(calls('asyncsend_v2', '60020')).toBe(1);
     expect(calls('asyncsend_v2', '40014')).toBe(1);
     expect(calls('asyncsend_v2', '0')).toBe(3);
     expect(calls('getsendresult', '0')).toBeGreaterThanOrEqual(1);
     // The first token, plus the refetch after DingTalk rejected it.
-    expect(valueOf(samples, 'dtg_dingtalk_token_fetches')).toBe(2);
+    expect(valueOf(samples, 'dtg_dingtalk_token_fetches_total')).toBe(2);
     expect(calls('token', '0')).toBe(2);
   });
 
@@ -234,7 +234,7 @@ describe('metrics on METRICS_ADDRESS (sandbox, in-memory store)', () => {
 
   it('counts failed calls by kind and reports the store up', async () => {
     const { samples } = await scrape(url);
-    // DingTalk's refusal (the errcode itself is in dtg_dingtalk_requests) and the cooldown.
+    // DingTalk's refusal (the errcode itself is in dtg_dingtalk_requests_total) and the cooldown.
     expect(valueOf(samples, 'dtg_failures_total', { kind: 'upstream' })).toBe(1);
     expect(valueOf(samples, 'dtg_failures_total', { kind: 'rate_limited' })).toBe(1);
     expect(valueOf(samples, 'dtg_store_up')).toBe(1);
