@@ -219,8 +219,7 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       0,
       1_000_000,
     ),
-    shutdownGraceMs:
-      1000 * r.int('SHUTDOWN_GRACE_SECONDS', r.top, 'shutdown_grace_seconds', 10, 0, 3600),
+    shutdownGraceMs: 1000 * r.int('SHUTDOWN_GRACE_SECONDS', r.top, 'shutdown_grace_seconds', 10, 0, 3600),
     storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
     metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
       ? r.address('METRICS_ADDRESS', r.top, 'metrics_address', '', false)

@@ -7,6 +7,7 @@ import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
+import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
 
@@ -88,7 +89,7 @@ export async function createPostgresStore(
     namespace: 'binding',
     throwOnErrors: true,
   });
-  const guard = async <T>(operation: string, work: () => Promise<T>): Promise<T> => {
+  const guard: Guard = async (operation, work) => {
     try {
       return await work();
     } catch (e) {
@@ -178,14 +179,7 @@ export async function createPostgresStore(
         async () => (await pool.query(sql.consumeCode, [...key(subject), id])).rowCount === 1,
       ),
 
-    getBinding: (userId) => guard('getBinding', async () => (await bindings.get(userId)) ?? undefined),
-
-    putBinding: (binding) =>
-      guard('putBinding', async () => {
-        await bindings.set(binding.userId, binding);
-      }),
-
-    deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
+    ...keyvBindings(bindings, guard),
 
     putDelivery: (record, retainMs) =>
       guard('putDelivery', async () => {

@@ -8,6 +8,7 @@ import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
 import { subjectKey } from './keys';
+import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
 import * as lua from './redis-scripts';
 
@@ -108,7 +109,7 @@ export async function createRedisStore(
       return client.sendCommand(['EVAL', script, ...tail]);
     }
   };
-  const guard = async <T>(operation: string, work: () => Promise<T>): Promise<T> => {
+  const guard: Guard = async (operation, work) => {
     // The Keyv adapter would reconnect a closed client on its next call.
     if (closed) throw storeUnavailable(operation, new Error('the Redis store is closed'));
     let timer: NodeJS.Timeout | undefined;
@@ -202,14 +203,7 @@ export async function createRedisStore(
     consumeCode: (subject, id) =>
       guard('consumeCode', async () => (await run(lua.CONSUME_CODE, [codeKey(subject)], [id])) === 1),
 
-    getBinding: (userId) => guard('getBinding', async () => (await bindings.get(userId)) ?? undefined),
-
-    putBinding: (binding) =>
-      guard('putBinding', async () => {
-        await bindings.set(binding.userId, binding);
-      }),
-
-    deleteBinding: (userId) => guard('deleteBinding', () => bindings.delete(userId)),
+    ...keyvBindings(bindings, guard),
 
     putDelivery: (record, retainMs) =>
       guard('putDelivery', async () => {

@@ -7,6 +7,7 @@ import { createPostgresStore } from '../../src/store/postgres';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 import { freePort, freezableProxy } from '../helpers/net';
 import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres-server';
+import { expectUnavailable, operationsOf } from './outage';
 import { describeStoreContract } from './store.contract';
 
 const skip = postgresSkipReason();
@@ -170,42 +171,6 @@ describePg('postgres store configuration', () => {
 
 const outageSkip = postgresSkipReason({ throwaway: true });
 
-const operationsOf = (store: VerificationStore): Array<[string, () => Promise<unknown>]> => [
-  ['ping', () => store.ping()],
-  [
-    'reserveSend',
-    () => store.reserveSend(subject, { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 }, Date.now()),
-  ],
-  ['releaseSend', () => store.releaseSend(subject, 1)],
-  ['saveCode', () => store.saveCode(subject, record('c2'), 60_000)],
-  ['countAttempt', () => store.countAttempt(subject)],
-  ['consumeCode', () => store.consumeCode(subject, 'c2')],
-  ['discardCode', () => store.discardCode(subject, 'c2')],
-  [
-    'putBinding',
-    () => store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 }),
-  ],
-  ['getBinding', () => store.getBinding('u-1')],
-  ['deleteBinding', () => store.deleteBinding('u-1')],
-  ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
-];
-
-/** Runs `op`, expecting store_unavailable; returns how long the rejection took. */
-async function unavailable(name: string, op: () => Promise<unknown>, password: string): Promise<number> {
-  const started = Date.now();
-  const err = await op().then(
-    () => new Error(`${name} succeeded with the database unreachable`),
-    (e: unknown) => e,
-  );
-  const elapsed = Date.now() - started;
-  expect({ name, kind: isGatewayFailure(err) ? err.detail.kind : inspect(err) }).toEqual({
-    name,
-    kind: 'store_unavailable',
-  });
-  expect(inspect(err, { depth: 5 })).not.toContain(password);
-  return elapsed;
-}
-
 describeUnless(outageSkip)('postgres store outage', () => {
   let pg: PostgresServer;
   let own = false;
@@ -233,7 +198,7 @@ describeUnless(outageSkip)('postgres store outage', () => {
       await Promise.all(operations.map(([, op]) => op()));
       await pg.stop();
       for (const [name, op] of operations)
-        expect(await unavailable(name, op, pg.password)).toBeLessThan(3000);
+        expect(await expectUnavailable(name, op, pg.password)).toBeLessThan(3000);
       // The terminated idle connections were reported, not thrown.
       expect(warnings.some((w) => /idle PostgreSQL connection/.test(w.m))).toBe(true);
       expect(inspect(warnings, { depth: 5 })).not.toContain(pg.password);
@@ -256,7 +221,7 @@ describeUnless(outageSkip)('postgres store outage', () => {
       proxy.freeze();
       // A pooled connection that hangs (query timeout), then a new one that never completes its startup.
       for (const [name, op] of operationsOf(store).slice(0, 2)) {
-        expect(await unavailable(name, op, pg.password)).toBeLessThan(1500);
+        expect(await expectUnavailable(name, op, pg.password)).toBeLessThan(1500);
       }
     } finally {
       proxy.close();

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { createRedisStore } from '../../src/store/redis';
-import type { Subject, VerificationStore } from '../../src/verification/ports';
+import type { Subject } from '../../src/verification/ports';
 import { freePort, freezableProxy } from '../helpers/net';
 import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
+import { expectUnavailable, operationsOf } from './outage';
 import { describeStoreContract } from './store.contract';
 
 const skip = redisAvailability();
@@ -32,42 +33,6 @@ describeStoreContract(
 
 const subject: Subject = { userId: 'u-1', scenario: 'login' };
 const record = { id: 'c1', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
-
-const operationsOf = (store: VerificationStore): Array<[string, () => Promise<unknown>]> => [
-  ['ping', () => store.ping()],
-  [
-    'reserveSend',
-    () => store.reserveSend(subject, { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 }, Date.now()),
-  ],
-  ['releaseSend', () => store.releaseSend(subject, 1)],
-  ['saveCode', () => store.saveCode(subject, record, 60_000)],
-  ['countAttempt', () => store.countAttempt(subject)],
-  ['consumeCode', () => store.consumeCode(subject, 'c1')],
-  ['discardCode', () => store.discardCode(subject, 'c1')],
-  [
-    'putBinding',
-    () => store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 }),
-  ],
-  ['getBinding', () => store.getBinding('u-1')],
-  ['deleteBinding', () => store.deleteBinding('u-1')],
-  ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
-];
-
-/** Runs `op`, expecting store_unavailable without the password anywhere in it; returns how long it took. */
-async function unavailable(name: string, op: () => Promise<unknown>, password: string): Promise<number> {
-  const started = Date.now();
-  const err = await op().then(
-    () => new Error(`${name} succeeded with Redis unreachable`),
-    (e: unknown) => e,
-  );
-  const elapsed = Date.now() - started;
-  expect({ name, kind: isGatewayFailure(err) ? err.detail.kind : inspect(err) }).toEqual({
-    name,
-    kind: 'store_unavailable',
-  });
-  if (password) expect(inspect(err, { depth: 5 })).not.toContain(password);
-  return elapsed;
-}
 
 const outageSkip = redisAvailability({ throwaway: true });
 const describeOutage = outageSkip === undefined ? describe : describe.skip;
@@ -138,7 +103,7 @@ describeOutage('redis store outage', () => {
       for (const [, op] of operations) await op();
       await redis.stop();
       for (const [name, op] of operations)
-        expect(await unavailable(name, op, redis.password)).toBeLessThan(1000);
+        expect(await expectUnavailable(name, op, redis.password)).toBeLessThan(1000);
       expect(warnings.join('\n')).not.toContain(redis.password);
 
       await redis.restart();
@@ -176,7 +141,7 @@ describeOutage('redis store outage', () => {
       await store.ping();
       proxy.freeze();
       for (const [name, op] of operationsOf(store).slice(0, 5)) {
-        expect(await unavailable(name, op, redis.password)).toBeLessThan(1500);
+        expect(await expectUnavailable(name, op, redis.password)).toBeLessThan(1500);
       }
     } finally {
       proxy.close();

@@ -15,6 +15,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { loadConfig } from '../../src/config';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
+import { simulatorEnv } from '../helpers/gateway';
 import { connect } from '../helpers/grpc-client';
 import { freePort } from '../helpers/net';
 import {
@@ -216,11 +217,7 @@ describe('the build stage, replayed in a clean copy of the build context', () =>
       // The image's address with a port free on this machine; off loopback, so a token is required.
       LISTEN_ADDRESS: runtimeEnv.LISTEN_ADDRESS.replace(/:\d+$/, `:${port}`),
       AUTH_TOKEN: token,
-      DINGTALK_AGENT_ID: String(sim.agentId),
-      DINGTALK_APP_KEY: sim.appKey,
-      DINGTALK_APP_SECRET: sim.appSecret,
-      DINGTALK_API_URL: sim.url,
-      DINGTALK_OAPI_URL: sim.url,
+      ...simulatorEnv(sim),
     };
   }, 180_000);
 

@@ -3,6 +3,7 @@ import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
 import { VerifyResult } from '../../src/gen/dingtalk/gateway/v1/verification';
 import { healthStatus, rpcError } from '../helpers/grpc-client';
+import { simulatorEnv } from '../helpers/gateway';
 import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
 import { startSidecar, type Sidecar } from '../helpers/sidecar';
 
@@ -26,11 +27,7 @@ describeWithRedis('two replicas on one Redis', () => {
     redis = await startRedis({ throwaway: true });
     sim = await startSimulator();
     env = {
-      DINGTALK_AGENT_ID: String(sim.agentId),
-      DINGTALK_APP_KEY: sim.appKey,
-      DINGTALK_APP_SECRET: sim.appSecret,
-      DINGTALK_API_URL: sim.url,
-      DINGTALK_OAPI_URL: sim.url,
+      ...simulatorEnv(sim),
       STORE_URL: redis.url,
       STORE_PROBE_INTERVAL_MS: '200',
       LOG_LEVEL: 'info', // the helper waits for the info line 'listening on'

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
+import { simulatorEnv } from '../helpers/gateway';
 import { connect, rpcError } from '../helpers/grpc-client';
 import { startSidecar } from '../helpers/sidecar';
 
@@ -11,11 +12,7 @@ describe('graceful shutdown', () => {
   beforeAll(async () => {
     sim = await startSimulator();
     env = {
-      DINGTALK_AGENT_ID: String(sim.agentId),
-      DINGTALK_APP_KEY: sim.appKey,
-      DINGTALK_APP_SECRET: sim.appSecret,
-      DINGTALK_API_URL: sim.url,
-      DINGTALK_OAPI_URL: sim.url,
+      ...simulatorEnv(sim),
       DINGTALK_TIMEOUT_MS: '20000',
       DELIVERY_FOLLOW_UP_MS: '0',
       SHUTDOWN_GRACE_SECONDS: '3',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app';
+import type { Simulator } from '../../src/dingtalk/simulator';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { connect, type Clients } from './grpc-client';
@@ -17,6 +18,15 @@ export interface TestGateway extends Clients {
   advance(ms: number): void;
   stop(): Promise<void>;
 }
+
+/** The settings that run a gateway live against `sim` instead of DingTalk. */
+export const simulatorEnv = (sim: Simulator): Record<string, string> => ({
+  DINGTALK_AGENT_ID: String(sim.agentId),
+  DINGTALK_APP_KEY: sim.appKey,
+  DINGTALK_APP_SECRET: sim.appSecret,
+  DINGTALK_API_URL: sim.url,
+  DINGTALK_OAPI_URL: sim.url,
+});
 
 /**
  * Starts a real gateway on 127.0.0.1:0. With no DingTalk settings it runs in

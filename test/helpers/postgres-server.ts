@@ -4,25 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './net';
+import { externalServer, freePort, type TestServer } from './net';
 
 const run = promisify(execFile);
 const PG_ROOT = '/usr/lib/postgresql';
 
-export interface PostgresServer {
-  /** postgres:// URL with user and password. */
-  url: string;
-  /** The password in `url` (tests check that no error or log carries it). */
-  password: string;
-  /** True for a throwaway server this process started: only then do stop/restart work. */
-  throwaway: boolean;
-  /** Stops the server (fast shutdown: sessions are terminated), keeping its data. */
-  stop(): Promise<void>;
-  /** Starts the stopped server again on the same port. */
-  restart(): Promise<void>;
-  /** Stops the server and deletes its directory. */
-  close(): Promise<void>;
-}
+/** A stopped PostgreSQL keeps its data: a restart brings it back. */
+export type PostgresServer = TestServer;
 
 /** The newest installed PostgreSQL's bin directory, if any. */
 export function findPostgresBin(): string | undefined {
@@ -55,16 +43,7 @@ export function postgresSkipReason(opts: { throwaway?: boolean } = {}): string |
 export async function startPostgres(opts: { throwaway?: boolean } = {}): Promise<PostgresServer> {
   const external = process.env.DATABASE_URL;
   if (!opts.throwaway && external) {
-    const refuse = () =>
-      Promise.reject(new Error('DATABASE_URL names an external server: it cannot be stopped'));
-    return {
-      url: external,
-      password: safePassword(external),
-      throwaway: false,
-      stop: refuse,
-      restart: refuse,
-      close: async () => {},
-    };
+    return externalServer('DATABASE_URL', external);
   }
   return startThrowaway();
 }
@@ -144,11 +123,3 @@ const hasPostgresUser = () =>
   readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .some((l) => l.startsWith('postgres:'));
-
-function safePassword(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return '';
-  }
-}

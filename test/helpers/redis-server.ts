@@ -3,22 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './net';
+import { externalServer, freePort, type TestServer } from './net';
 
-export interface RedisHandle {
-  /** redis:// URL with a password. */
-  url: string;
-  /** The password in `url` (tests check that no error or log carries it). */
-  password: string;
-  /** True for a server this process started: only then do stop/restart work. */
-  throwaway: boolean;
-  /** Stops the server (it keeps nothing: a restart comes back empty). */
-  stop(): Promise<void>;
-  /** Starts the stopped server again on the same port. */
-  restart(): Promise<void>;
-  /** Stops the server for good and removes its directory. */
-  close(): Promise<void>;
-}
+/** Redis keeps nothing on disk here: a restarted server comes back empty. */
+export type RedisHandle = TestServer;
 
 const hasRedisServer = () => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -39,16 +27,7 @@ export function redisAvailability(opts: { throwaway?: boolean } = {}): string | 
 export async function startRedis(opts: { throwaway?: boolean } = {}): Promise<RedisHandle> {
   const external = process.env.REDIS_URL;
   if (!opts.throwaway && external) {
-    const refuse = () =>
-      Promise.reject(new Error('REDIS_URL names an external server: it cannot be stopped'));
-    return {
-      url: external,
-      password: '',
-      throwaway: false,
-      stop: refuse,
-      restart: refuse,
-      close: async () => {},
-    };
+    return externalServer('REDIS_URL', external);
   }
   const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-'));
   const password = randomBytes(12).toString('hex');

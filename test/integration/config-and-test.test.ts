@@ -3,7 +3,7 @@ import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
 import { DeliveryStatus, GatewayMode, VerifyResult } from '../../src/gen/dingtalk/gateway/v1/verification';
 import { rpcError } from '../helpers/grpc-client';
-import { latestCode, startGateway, type TestGateway } from '../helpers/gateway';
+import { latestCode, simulatorEnv, startGateway, type TestGateway } from '../helpers/gateway';
 
 describe('in the sandbox', () => {
   let gw: TestGateway;
@@ -99,11 +99,7 @@ describe('live mode against a DingTalk on loopback', () => {
     sim = await startSimulator({ dailyCapPerUser: 2 });
     gw = await startGateway(
       {
-        DINGTALK_AGENT_ID: String(sim.agentId),
-        DINGTALK_APP_KEY: sim.appKey,
-        DINGTALK_APP_SECRET: sim.appSecret,
-        DINGTALK_API_URL: sim.url,
-        DINGTALK_OAPI_URL: sim.url,
+        ...simulatorEnv(sim),
         CODE_RESEND_INTERVAL_SECONDS: '0',
         CONFIG_FILE: '/gw.yaml',
       },

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { simulatorEnv, startGateway, type TestGateway } from '../helpers/gateway';
 import { healthStatus, rpcError } from '../helpers/grpc-client';
 
 let n = 0;
@@ -16,11 +16,7 @@ const send = (gw: TestGateway, extra: { clientIp?: string; userId?: string } = {
 /** A gateway in live mode against `sim`. */
 const liveGateway = (sim: Simulator, env: Record<string, string> = {}) =>
   startGateway({
-    DINGTALK_AGENT_ID: String(sim.agentId),
-    DINGTALK_APP_KEY: sim.appKey,
-    DINGTALK_APP_SECRET: sim.appSecret,
-    DINGTALK_API_URL: sim.url,
-    DINGTALK_OAPI_URL: sim.url,
+    ...simulatorEnv(sim),
     DELIVERY_FOLLOW_UP_MS: '0',
     ...env,
   });

@@ -1,0 +1,71 @@
+import { inspect } from 'node:util';
+import { isGatewayFailure } from '../../src/domain/errors';
+import type { Subject, VerificationStore } from '../../src/verification/ports';
+
+const subject: Subject = { userId: 'u-1', scenario: 'login' };
+const record = { id: 'c2', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
+
+/** Every store operation, by name, for the outage tests of the shared backends. */
+export const operationsOf = (store: VerificationStore): Array<[string, () => Promise<unknown>]> => [
+  ['ping', () => store.ping()],
+  [
+    'reserveSend',
+    () => store.reserveSend(subject, { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 }, Date.now()),
+  ],
+  ['releaseSend', () => store.releaseSend(subject, 1)],
+  ['saveCode', () => store.saveCode(subject, record, 60_000)],
+  ['countAttempt', () => store.countAttempt(subject)],
+  ['consumeCode', () => store.consumeCode(subject, 'c2')],
+  ['discardCode', () => store.discardCode(subject, 'c2')],
+  ['takeSlot', () => store.takeSlot('dingtalk:x', 10, Date.now(), 1000)],
+  [
+    'putBinding',
+    () => store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 }),
+  ],
+  ['getBinding', () => store.getBinding('u-1')],
+  ['deleteBinding', () => store.deleteBinding('u-1')],
+  [
+    'putDelivery',
+    () =>
+      store.putDelivery(
+        {
+          verificationId: 'v-1',
+          taskId: '1',
+          userId: 'u-1',
+          scenario: 'login',
+          dingtalkUserId: 'dt-1',
+          sentAt: 1,
+          checkedAt: 1,
+          status: 'pending',
+          code: 0,
+          detail: 'sent',
+        },
+        60_000,
+      ),
+  ],
+  ['getDelivery', () => store.getDelivery('v-1')],
+  ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
+];
+
+/**
+ * Runs `op` against an unreachable store, expecting store_unavailable with the
+ * password nowhere in it; returns how long the rejection took.
+ */
+export async function expectUnavailable(
+  name: string,
+  op: () => Promise<unknown>,
+  password: string,
+): Promise<number> {
+  const started = Date.now();
+  const err = await op().then(
+    () => new Error(`${name} succeeded with the store unreachable`),
+    (e: unknown) => e,
+  );
+  const elapsed = Date.now() - started;
+  expect({ name, kind: isGatewayFailure(err) ? err.detail.kind : inspect(err) }).toEqual({
+    name,
+    kind: 'store_unavailable',
+  });
+  if (password) expect(inspect(err, { depth: 5 })).not.toContain(password);
+  return elapsed;
+}
