@@ -1,0 +1,275 @@
+// `npm run bench`: measures the gateway against the stack's own limit on this machine.
+// Cases, all on loopback with the same load generator and settings:
+//   noop          a grpc-js server that answers VerifyCode at once (the limit)
+//   verify-memory VerifyCode, in-memory store
+//   send-memory   SendCode through the DingTalk simulator, in-memory store
+//   verify-redis, send-redis   the same against Redis
+// then concurrency 1/10/100/1000 and 10^3 vs 10^6 stored codes.
+// Servers are pinned to CPU 0; the load generator, simulator and Redis to CPU 1.
+//
+// Options: --smoke (a second per case, no sweeps: what the test suite runs), --seconds <n>,
+// --out <dir> (default bench/results), --no-redis, --only <case,...>, --cpu-prof,
+// --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load).
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { renderChart } from './chart.mjs';
+import {
+  cpuSecondsOf,
+  diff,
+  hasCommand,
+  memoryOf,
+  pinnable,
+  rpcCounts,
+  runCommand,
+  runNode,
+  sampleRss,
+  startNode,
+  startRedisServer,
+} from './procs.mjs';
+import { renderMarkdown } from './report.mjs';
+import { verifyBody } from './proto.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const smoke = flag('--smoke');
+const outDir = option('--out', join(import.meta.dirname, 'results'));
+const only = option('--only', '')?.split(',').filter(Boolean);
+const cpuProf = flag('--cpu-prof');
+const withRedis = !flag('--no-redis') && hasCommand('redis-server');
+const here = import.meta.dirname;
+
+const S = smoke
+  ? { durationMs: 1000, warmupMs: 300, halfMs: 0, seed: 1000, scale: false, h2load: false }
+  : { durationMs: 10_000, warmupMs: 3000, halfMs: 8000, seed: 10_000, scale: true, h2load: true };
+if (option('--seconds')) S.durationMs = Number(option('--seconds')) * 1000;
+const CONCURRENCY = 100;
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
+
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
+mkdirSync(outDir, { recursive: true });
+
+const sim = startNode(join(here, 'simulator.mjs'), { cpu: CLIENT_CPU });
+const simInfo = await sim.ready;
+const redis = withRedis ? await startRedisServer({ cpu: CLIENT_CPU }) : undefined;
+
+const gatewayEnv = (store, seed) => ({
+  LISTEN_ADDRESS: '127.0.0.1:0',
+  METRICS_ADDRESS: '127.0.0.1:0',
+  LOG_LEVEL: 'info',
+  DINGTALK_AGENT_ID: String(simInfo.agentId),
+  DINGTALK_APP_KEY: simInfo.appKey,
+  DINGTALK_APP_SECRET: simInfo.appSecret,
+  DINGTALK_API_URL: simInfo.url,
+  DINGTALK_OAPI_URL: simInfo.url,
+  // The simulator is not DingTalk: lift the app-wide DingTalk call rate for it.
+  DINGTALK_MAX_CALLS_PER_SECOND: '100000',
+  CODE_SECRET: 'bench-only-code-secret-0123456789',
+  CODE_RESEND_INTERVAL_SECONDS: '0',
+  CODE_MAX_SENDS_PER_HOUR: '1000',
+  CODE_MAX_ATTEMPTS: '100',
+  BENCH_SEED_CODES: String(seed),
+  ...(store === 'redis' ? { STORE_URL: redis.url } : {}),
+});
+
+/** Starts the server under test: the no-op server or the gateway. */
+async function startServer(kase) {
+  if (kase.server === 'noop') {
+    const p = startNode(join(here, 'noop-server.mjs'), { cpu: SERVER_CPU });
+    const hello = await p.ready;
+    return { proc: p, address: hello.ready, metricsUrl: undefined };
+  }
+  if (kase.store === 'redis') await redis.flush();
+  const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, `profile-${kase.id}.tmp`)}`] : [];
+  // The log goes to a file, as a container runtime would take it; a pipe read by this
+  // process would charge the reading to CPU 1, /dev/null would make logging look free.
+  const logFile = join(outDir, `gateway-${kase.id}.log.tmp`);
+  const logFd = openSync(logFile, 'w');
+  const p = startNode(join(here, 'gateway.mjs'), {
+    cpu: SERVER_CPU,
+    stdout: logFd,
+    env: gatewayEnv(kase.store, kase.seed ?? 0),
+    nodeArgs: ['--expose-gc', ...nodeArgs],
+  });
+  closeSync(logFd);
+  const stop = p.stop;
+  p.stop = async () => {
+    await stop();
+    log(`  gateway log: ${Math.round(statSync(logFile).size / 2 ** 20)} MiB`);
+    rmSync(logFile, { force: true });
+  };
+  const hello = await p.ready;
+  return { proc: p, address: hello.address, metricsUrl: hello.metricsUrl, seedMs: hello.seedMs };
+}
+
+/** One load run against a started server; returns the generator's figures plus server-side facts. */
+async function load(
+  server,
+  kase,
+  { concurrency = CONCURRENCY, rate = 0, durationMs = S.durationMs, warmupMs = S.warmupMs, users } = {},
+) {
+  const pid = server.proc.child.pid;
+  const before = server.metricsUrl ? await rpcCounts(server.metricsUrl) : undefined;
+  const noopBefore = server.metricsUrl ? undefined : (await server.proc.ask('count')).ok;
+  const cpu0 = cpuSecondsOf(pid);
+  const stopRss = sampleRss(pid);
+  const opts = {
+    target: server.address,
+    kind: kase.kind,
+    concurrency,
+    rate,
+    durationMs,
+    warmupMs,
+    users: users ?? kase.seed ?? S.seed,
+    runId: `${kase.id}-${Date.now()}`,
+  };
+  const gen = JSON.parse(
+    await runNode(join(here, 'loadgen.mjs'), { cpu: CLIENT_CPU, args: [JSON.stringify(opts)] }),
+  );
+  const peakRss = stopRss();
+  const cpuSeconds = cpuSecondsOf(pid) - cpu0;
+  const serverCpu = cpuSeconds / ((durationMs + warmupMs) / 1000);
+  let ok;
+  let errors;
+  let outcomes = {};
+  if (server.metricsUrl) {
+    const after = await rpcCounts(server.metricsUrl);
+    const d = diff(after.counts, before.counts);
+    ok = Object.entries(d)
+      .filter(([k]) => k.endsWith(':OK'))
+      .reduce((n, [, v]) => n + v, 0);
+    errors = Object.fromEntries(Object.entries(d).filter(([k]) => !k.endsWith(':OK')));
+    outcomes = diff(after.outcomes, before.outcomes);
+  } else {
+    ok = (await server.proc.ask('count')).ok - noopBefore;
+    errors = {};
+  }
+  // CPU time per call (warm-up included) is far steadier than calls/s on a shared machine.
+  const calls = ok + Object.values(errors).reduce((a, b) => a + b, 0);
+  const cpuUsPerCall = calls > 0 ? (cpuSeconds * 1e6) / calls : undefined;
+  return { ...gen, peakRss, hwm: memoryOf(pid).hwm, serverCpu, cpuUsPerCall, ok, errors, outcomes };
+}
+
+/** Cross-check of the generator: h2load on the no-op server, one connection, same in-flight calls. */
+async function h2loadNoop(server) {
+  const body = join(outDir, 'verify-body.tmp');
+  writeFileSync(body, verifyBody('u1', '000000'));
+  const args = [
+    '-t1',
+    '-c1',
+    `-m${CONCURRENCY}`,
+    '-D',
+    String(S.durationMs / 1000),
+    `--warm-up-time=${S.warmupMs / 1000}`,
+  ];
+  args.push('-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers');
+  args.push(`http://${server.address}/dingtalk.gateway.v1.VerificationService/VerifyCode`);
+  const out = await runCommand(
+    pinnable ? 'taskset' : 'h2load',
+    pinnable ? ['-c', String(CLIENT_CPU), 'h2load', ...args] : args,
+  );
+  const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
+  const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1];
+  return { rps, mean };
+}
+
+const CASES = [
+  { id: 'noop', label: '(a) no-op grpc-js server', server: 'noop', kind: 'noop' },
+  { id: 'verify-memory', label: '(b) VerifyCode, memory', kind: 'verify', store: 'memory', seed: S.seed },
+  { id: 'send-memory', label: '(c) SendCode + delivery, memory', kind: 'send', store: 'memory' },
+  { id: 'verify-redis', label: '(d) VerifyCode, Redis', kind: 'verify', store: 'redis', seed: S.seed },
+  { id: 'send-redis', label: '(d) SendCode + delivery, Redis', kind: 'send', store: 'redis' },
+].filter((c) => (withRedis || c.store !== 'redis') && (!only?.length || only.includes(c.id)));
+
+const results = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    pinned: pinnable
+      ? `servers on CPU ${SERVER_CPU}; load generator, simulator, Redis on CPU ${CLIENT_CPU}`
+      : 'not pinned',
+  },
+  settings: { ...S, concurrency: CONCURRENCY, connections: 1, logLevel: 'info', smoke },
+  cases: [],
+  concurrency: [],
+  storeSize: [],
+};
+
+try {
+  for (const kase of CASES) {
+    log(`case ${kase.id} …`);
+    const server = await startServer(kase);
+    try {
+      const peak = await load(server, kase, {
+        rate: Number(option('--rate', 0)),
+        concurrency: option('--rate') ? 1000 : CONCURRENCY,
+      });
+      const entry = { id: kase.id, label: kase.label, peak };
+      if (S.halfMs > 0 && peak.rps > 0) {
+        entry.half = await load(server, kase, {
+          rate: Math.round(peak.rps / 2),
+          durationMs: S.halfMs,
+          warmupMs: 1000,
+          concurrency: 1000,
+        });
+      }
+      if (kase.id === 'noop' && S.h2load && hasCommand('h2load')) entry.h2load = await h2loadNoop(server);
+      results.cases.push(entry);
+      log(
+        `  ${Math.round(peak.rps)} calls/s, p99 ${peak.p99.toFixed(2)} ms, ok ${peak.ok}, errors ${JSON.stringify(peak.errors)}`,
+      );
+    } finally {
+      await server.proc.stop();
+    }
+  }
+
+  if (S.scale) {
+    for (const kase of CASES.filter((c) => c.kind === 'verify')) {
+      const server = await startServer({ ...kase, seed: 100_000 });
+      try {
+        for (const concurrency of [1, 10, 100, 1000]) {
+          log(`scale ${kase.id} concurrency ${concurrency} …`);
+          const r = await load(
+            server,
+            { ...kase, seed: 100_000 },
+            { concurrency, durationMs: 6000, warmupMs: 2000 },
+          );
+          results.concurrency.push({ id: kase.id, concurrency, ...r });
+        }
+      } finally {
+        await server.proc.stop();
+      }
+      for (const seed of [1000, 1_000_000]) {
+        log(`scale ${kase.id} ${seed} stored codes …`);
+        const server2 = await startServer({ ...kase, seed });
+        try {
+          const idle = memoryOf(server2.proc.child.pid).rss;
+          const r = await load(server2, { ...kase, seed }, { durationMs: 6000, warmupMs: 2000 });
+          results.storeSize.push({ id: kase.id, stored: seed, seedMs: server2.seedMs, idleRss: idle, ...r });
+        } finally {
+          await server2.proc.stop();
+        }
+      }
+    }
+  }
+} finally {
+  await sim.stop();
+  await redis?.close();
+}
+
+const noop = results.cases.find((c) => c.id === 'noop');
+for (const c of results.cases) {
+  c.ratio = noop ? c.peak.rps / noop.peak.rps : undefined;
+  c.cpuRatio =
+    noop?.peak.cpuUsPerCall && c.peak.cpuUsPerCall ? noop.peak.cpuUsPerCall / c.peak.cpuUsPerCall : undefined;
+}
+const name = smoke ? 'smoke' : 'results';
+writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, `${name}.md`), renderMarkdown(results));
+writeFileSync(join(outDir, smoke ? 'smoke-chart.svg' : 'chart.svg'), renderChart(results));
+process.stdout.write(renderMarkdown(results));
