@@ -19,7 +19,7 @@ export function renderChart(r) {
   const x0 = 60;
   const y0 = 340;
   const bw = 70;
-  const ph = 260;
+  const ph = 230;
   const max = Math.max(1, ...r.cases.map((c) => c.peak.rps));
   out.push(`<text x="${x0}" y="56" font-weight="bold">calls/s (ratio to the no-op server)</text>`);
   out.push(`<line x1="${x0}" y1="${y0}" x2="${x0 + r.cases.length * (bw + 12)}" y2="${y0}" stroke="#333"/>`);
