@@ -9,7 +9,8 @@
 //
 // Options: --smoke (a second per case, no sweeps: what the test suite runs), --seconds <n>,
 // --out <dir> (default bench/results), --no-redis, --only <case,...>, --cpu-prof,
-// --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load).
+// --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load),
+// --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits).
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,7 @@ async function startServer(kase) {
     cpu: SERVER_CPU,
     stdout: logFd,
     env: gatewayEnv(kase.store, kase.seed ?? 0),
-    nodeArgs: ['--expose-gc', ...nodeArgs],
+    nodeArgs: ['--expose-gc', ...option('--node-args', '').split(' ').filter(Boolean), ...nodeArgs],
   });
   closeSync(logFd);
   const stop = p.stop;
