@@ -17,9 +17,10 @@ export interface RateGateOptions {
 
 /**
  * Spacing that keeps any closed one-second span to `perSecond` calls: the calls after
- * the first land at k·interval with interval > 1000/perSecond.
+ * the first land at k·interval with interval just over 1000/perSecond (by 1 µs, the
+ * schedule's resolution), so the (perSecond+1)th falls past the second.
  */
-export const slotInterval = (perSecond: number): number => Math.floor(1000 / perSecond) + 1;
+export const slotInterval = (perSecond: number): number => 1000 / perSecond + 0.001;
 
 /**
  * Keeps the gateway's DingTalk calls under DingTalk's per-app, per-API limit (20 calls/s;

@@ -77,7 +77,7 @@ export function unary<Req, Res>(
         const mapped = toStatus(error, Number.isFinite(deadlineMs) && Date.now() >= deadlineMs);
         const seconds = (performance.now() - started) / 1000;
         observers.observeRpc?.(short, status[mapped.code], seconds);
-        observers.failure?.(isGatewayFailure(error) ? error.detail.kind : 'internal');
+        observers.failure?.(failureKind(error));
         const fields = { method, code: status[mapped.code], ms: Math.round(seconds * 1000) };
         if (mapped.unexpected) logger.error({ ...fields, err: error }, 'rpc failed unexpectedly');
         else logger.info({ ...fields, details: mapped.details }, 'rpc refused');
@@ -85,4 +85,10 @@ export function unary<Req, Res>(
       },
     );
   };
+}
+
+/** A bounded metrics label: the error kind, and for DingTalk failures their class (what the operator must fix). */
+function failureKind(error: unknown): string {
+  if (!isGatewayFailure(error)) return 'internal';
+  return error.detail.kind === 'upstream' ? `upstream_${error.detail.upstream}` : error.detail.kind;
 }

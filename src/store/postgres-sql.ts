@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS ${n.code} (
 CREATE INDEX IF NOT EXISTS "${n.indexPrefix}code_expires_at" ON ${n.code} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.slot} (
   name text PRIMARY KEY,
+  -- Microseconds since the epoch, unlike the other tables' milliseconds.
   next_start bigint NOT NULL,
   expires_at bigint NOT NULL
 );
@@ -196,15 +197,16 @@ export function statements(n: PostgresNames) {
       WHERE user_id = $1 AND scenario = $2 AND id = $3 AND used_at IS NULL AND expires_at > ${NOW_MS}`,
 
     /**
-     * $1 name, $2 now, $3 intervalMs, $4 maxWaitMs → one row (start_at) when booked, none
-     * when the next free start is more than $4 away (then `slotStart` tells it).
+     * $1 name, $2 now, $3 interval, $4 maxWait, all in µs → one row (start_at µs) when booked,
+     * none when the next free start is more than $4 away (then `slotStart` tells it).
+     * The row is kept a minute past its last booking.
      */
     takeSlot: `
       INSERT INTO ${n.slot} AS s (name, next_start, expires_at)
-      VALUES ($1, $2::bigint + $3::bigint, $2::bigint + $3::bigint + 60000)
+      VALUES ($1, $2::bigint + $3::bigint, ${NOW_MS} + 60000)
       ON CONFLICT (name) DO UPDATE SET
         next_start = greatest(s.next_start, $2::bigint) + $3::bigint,
-        expires_at = greatest(s.next_start, $2::bigint) + $3::bigint + 60000
+        expires_at = ${NOW_MS} + (greatest(s.next_start, $2::bigint) + $3::bigint - $2::bigint) / 1000 + 60000
       WHERE greatest(s.next_start, $2::bigint) - $2::bigint <= $4::bigint
       RETURNING next_start - $3::bigint AS start_at`,
 

@@ -7,6 +7,7 @@ import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
+import { toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
@@ -133,15 +134,12 @@ export async function createPostgresStore(
 
     takeSlot: (name, intervalMs, now, maxWaitMs) =>
       guard('takeSlot', async () => {
-        const booked = await pool.query<{ start_at: string }>(sql.takeSlot, [
-          name,
-          now,
-          intervalMs,
-          maxWaitMs,
-        ]);
-        if (booked.rows.length === 1) return { reserved: true, startAt: Number(booked.rows[0].start_at) };
+        const args = [name, toMicros(now), toMicros(intervalMs), toMicros(maxWaitMs)];
+        const booked = await pool.query<{ start_at: string }>(sql.takeSlot, args);
+        if (booked.rows.length === 1)
+          return { reserved: true, startAt: Number(booked.rows[0].start_at) / 1000 };
         const next = await pool.query<{ next_start: string }>(sql.slotStart, [name]);
-        return { reserved: false, startAt: Math.max(now, Number(next.rows[0]?.next_start ?? now)) };
+        return { reserved: false, startAt: Math.max(now, Number(next.rows[0]?.next_start ?? 0) / 1000) };
       }),
 
     saveCode: (subject, record, retainMs) =>

@@ -97,13 +97,13 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `;
 
-/** KEYS[1] schedule key; ARGV now, intervalMs, maxWaitMs → {reserved, startAt}. */
+/** KEYS[1] schedule key; ARGV now, interval, maxWait, all in µs → {reserved, startAt µs}. */
 export const TAKE_SLOT = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local start = tonumber(redis.call('GET', KEYS[1]) or '0')
 if start < now then start = now end
 if start - now > tonumber(ARGV[3]) then return {0, string.format('%d', start)} end
-redis.call('SET', KEYS[1], string.format('%d', start + interval), 'PX', start + interval - now + 1000)
+redis.call('SET', KEYS[1], string.format('%d', start + interval), 'PX', math.ceil((start + interval - now) / 1000) + 1000)
 return {1, string.format('%d', start)}
 `;

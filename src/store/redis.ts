@@ -7,7 +7,7 @@ import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
-import { subjectKey } from './keys';
+import { subjectKey, toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
 import * as lua from './redis-scripts';
@@ -152,12 +152,12 @@ export async function createRedisStore(
 
     takeSlot: (name, intervalMs, now, maxWaitMs) =>
       guard('takeSlot', async () => {
-        const args = [now, intervalMs, maxWaitMs];
+        const args = [toMicros(now), toMicros(intervalMs), toMicros(maxWaitMs)];
         const [reserved, startAt] = (await run(lua.TAKE_SLOT, [`${prefix}slot:${name}`], args)) as [
           number,
           string,
         ];
-        return { reserved: reserved === 1, startAt: Number(startAt) };
+        return { reserved: reserved === 1, startAt: Number(startAt) / 1000 };
       }),
 
     saveCode: (subject, record, retainMs) =>

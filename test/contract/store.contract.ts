@@ -234,6 +234,12 @@ export function describeStoreContract(
         expect(await a.takeSlot('dingtalk:getsendresult', 50, t, 0)).toEqual({ reserved: true, startAt: t });
       });
 
+      it('keeps intervals under a millisecond exact', async () => {
+        const slots = await many(10, (i) => either(i).takeSlot('fast', 0.25, t, 10));
+        const starts = slots.map((s) => Math.round((s.startAt - t) * 1000)).sort((x, y) => x - y);
+        expect(starts).toEqual(Array.from({ length: 10 }, (_, i) => 250 * i));
+      });
+
       it('starts at once when the schedule is idle, and books nothing past maxWaitMs', async () => {
         expect(await a.takeSlot('x', 100, t, 150)).toEqual({ reserved: true, startAt: t });
         expect(await b.takeSlot('x', 100, t + 10, 150)).toEqual({ reserved: true, startAt: t + 100 });

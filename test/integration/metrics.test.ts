@@ -234,8 +234,8 @@ describe('metrics on METRICS_ADDRESS (sandbox, in-memory store)', () => {
 
   it('counts failed calls by kind and reports the store up', async () => {
     const { samples } = await scrape(url);
-    // DingTalk's refusal (the errcode itself is in dtg_dingtalk_requests_total) and the cooldown.
-    expect(valueOf(samples, 'dtg_failures_total', { kind: 'upstream' })).toBe(1);
+    // DingTalk's refusal by class (the errcode itself is in dtg_dingtalk_requests_total) and the cooldown.
+    expect(valueOf(samples, 'dtg_failures_total', { kind: 'upstream_ip_whitelist' })).toBe(1);
     expect(valueOf(samples, 'dtg_failures_total', { kind: 'rate_limited' })).toBe(1);
     expect(valueOf(samples, 'dtg_store_up')).toBe(1);
   });
