@@ -10,8 +10,10 @@ import { subjectKey } from './keys';
 export interface MemoryStoreOptions {
   /** The store's own clock for retention (ms). Default Date.now. */
   now?: () => number;
-  /** How often expired entries are deleted. Default 60 000 ms. */
+  /** How often a slice of entries is checked for expiry and deleted. Default 1000 ms. */
   sweepIntervalMs?: number;
+  /** Entries checked per slice. Default 20 000. */
+  sweepSliceSize?: number;
 }
 
 interface CodeEntry {
@@ -59,13 +61,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
     }
     return entry;
   };
+  // The sweep walks the maps a slice at a time: one pass over a million codes would hold the
+  // event loop for tens of milliseconds. Map iterators stay valid while entries are deleted
+  // and added, so each slice resumes where the last one stopped.
+  const maps = [codes, sends, slots] as Map<string, { retainUntil: number }>[];
+  const sliceSize = options.sweepSliceSize ?? 20_000;
+  let which = 0;
+  let cursor = maps[0].entries();
   const sweep = () => {
     const t = now();
-    for (const map of [codes, sends, slots] as Map<string, { retainUntil: number }>[]) {
-      for (const [key, entry] of map) if (entry.retainUntil <= t) map.delete(key);
+    for (let checked = 0, turns = 0; checked < sliceSize && turns < maps.length;) {
+      const next = cursor.next();
+      if (next.done) {
+        which = (which + 1) % maps.length;
+        cursor = maps[which].entries();
+        turns += 1;
+        continue;
+      }
+      const [key, entry] = next.value;
+      if (entry.retainUntil <= t) maps[which].delete(key);
+      checked += 1;
     }
   };
-  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 60_000);
+  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 1000);
   sweeper.unref();
   const open = (operation: string) => {
     if (closed) throw storeUnavailable(operation, new Error('the memory store is closed'));
