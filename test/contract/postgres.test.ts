@@ -7,7 +7,7 @@ import { createPostgresStore } from '../../src/store/postgres';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 import { freePort, freezableProxy } from '../helpers/net';
 import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres-server';
-import { expectUnavailable, operationsOf } from './outage';
+import { expectUnavailable, operationsOf } from './fixtures';
 import { describeStoreContract } from './store.contract';
 
 const skip = postgresSkipReason();

@@ -5,7 +5,7 @@ import { createRedisStore } from '../../src/store/redis';
 import type { Subject } from '../../src/verification/ports';
 import { freePort, freezableProxy } from '../helpers/net';
 import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
-import { expectUnavailable, operationsOf } from './outage';
+import { expectUnavailable, operationsOf, pendingDelivery } from './fixtures';
 import { describeStoreContract } from './store.contract';
 
 const skip = redisAvailability();
@@ -51,21 +51,7 @@ describeOutage('redis store outage', () => {
       await store.reserveSend(subject, { cooldownMs: 0, windowMs: 30_000, maxInWindow: 2 }, Date.now());
       await store.putBinding({ userId: 'u-1', dingtalkUserId: 'dt-1', source: 'mobile', boundAt: 1 });
       await store.getOrCreateSecret('hmac', 'x');
-      await store.putDelivery(
-        {
-          verificationId: 'v-1',
-          taskId: '1',
-          userId: 'u-1',
-          scenario: 'login',
-          dingtalkUserId: 'dt-1',
-          sentAt: 1,
-          checkedAt: 1,
-          status: 'pending',
-          code: 0,
-          detail: 'sent',
-        },
-        45_000,
-      );
+      await store.putDelivery(pendingDelivery, 45_000);
       const raw = await rawClient(redis.url);
       try {
         const keys = ((await raw.sendCommand(['KEYS', '*'])) as string[]).sort();

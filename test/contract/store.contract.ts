@@ -2,6 +2,7 @@ import type { CodeRecord } from '../../src/domain/code';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { decideSend, type SendRule } from '../../src/domain/policy';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
+import { pendingDelivery } from './fixtures';
 
 export interface StoreFixture {
   store: VerificationStore;
@@ -269,18 +270,7 @@ export function describeStoreContract(
     });
 
     describe('deliveries', () => {
-      const delivery = {
-        verificationId: 'v-1',
-        taskId: '123',
-        userId: 'u:1@corp',
-        scenario: 'login',
-        dingtalkUserId: 'dt-1',
-        sentAt: 1,
-        checkedAt: 1,
-        status: 'pending' as const,
-        code: 0,
-        detail: 'accepted by DingTalk; delivery not reported yet',
-      };
+      const delivery = { ...pendingDelivery, userId: 'u:1@corp' };
 
       it('stores, replaces and reads a delivery record, and forgets it after its retention', async () => {
         expect(await a.getDelivery('v-1')).toBeUndefined();

@@ -1,9 +1,24 @@
 import { inspect } from 'node:util';
 import { isGatewayFailure } from '../../src/domain/errors';
+import type { DeliveryRecord } from '../../src/domain/delivery';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 
 const subject: Subject = { userId: 'u-1', scenario: 'login' };
 const record = { id: 'c2', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
+
+/** A pending delivery record, as SendCode leaves one. */
+export const pendingDelivery: DeliveryRecord = {
+  verificationId: 'v-1',
+  taskId: '1',
+  userId: 'u-1',
+  scenario: 'login',
+  dingtalkUserId: 'dt-1',
+  sentAt: 1,
+  checkedAt: 1,
+  status: 'pending',
+  code: 0,
+  detail: 'accepted by DingTalk; delivery not reported yet',
+};
 
 /** Every store operation, by name, for the outage tests of the shared backends. */
 export const operationsOf = (store: VerificationStore): Array<[string, () => Promise<unknown>]> => [
@@ -24,25 +39,7 @@ export const operationsOf = (store: VerificationStore): Array<[string, () => Pro
   ],
   ['getBinding', () => store.getBinding('u-1')],
   ['deleteBinding', () => store.deleteBinding('u-1')],
-  [
-    'putDelivery',
-    () =>
-      store.putDelivery(
-        {
-          verificationId: 'v-1',
-          taskId: '1',
-          userId: 'u-1',
-          scenario: 'login',
-          dingtalkUserId: 'dt-1',
-          sentAt: 1,
-          checkedAt: 1,
-          status: 'pending',
-          code: 0,
-          detail: 'sent',
-        },
-        60_000,
-      ),
-  ],
+  ['putDelivery', () => store.putDelivery(pendingDelivery, 60_000)],
   ['getDelivery', () => store.getDelivery('v-1')],
   ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
 ];
