@@ -3,7 +3,7 @@ import type { Config } from './config';
 import { createDingTalkClient, type DingTalkClient } from './dingtalk/client';
 import { createRateGate } from './dingtalk/rate-gate';
 import { sleep } from './dingtalk/retry';
-import { DEMO_USERS, startSimulator, type InboxMessage, type Simulator } from './dingtalk/simulator';
+import { startSimulator, type InboxMessage, type Simulator } from './dingtalk/simulator';
 import type { Binding } from './domain/binding';
 import { SCENARIOS } from './domain/scenario';
 import { GatewayMode, type GetConfigResponse } from './gen/dingtalk/gateway/v1/verification';
@@ -204,7 +204,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       tls: config.tls,
       authToken: config.authToken,
     });
-    opened.push(() => grpc.shutdown(0));
+    // A start that fails closes at once; close() sets the grace for in-flight calls.
+    let shutdownGraceMs = 0;
+    opened.push(() => grpc.shutdown(shutdownGraceMs));
     reportDingTalk = grpc.setDingTalkUp;
     grpc.setDingTalkUp(dingtalk.circuitState() !== 'open');
 
@@ -229,9 +231,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       simulator,
       metrics,
       metricsUrl,
+      // In reverse start order: the probe stops, the server drains, then the rest closes.
       close: async (graceMs = 5000) => {
-        clearInterval(probe);
-        await grpc.shutdown(graceMs);
+        shutdownGraceMs = graceMs;
         await closeAll();
       },
     };
@@ -297,5 +299,3 @@ export function splitHostPort(address: string): [string, number] {
   const i = address.lastIndexOf(':');
   return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
 }
-
-export { DEMO_USERS };

@@ -24,6 +24,13 @@ export interface DeliveryRecord extends Delivery {
 /** DingTalk keeps send results for 24 hours; so do we. */
 export const DELIVERY_RETENTION_MS = 24 * 3_600_000;
 
+/** What is known of a send DingTalk has accepted but not yet reported on. */
+export const PENDING: Delivery = Object.freeze({
+  status: 'pending',
+  code: 0,
+  detail: 'accepted by DingTalk; delivery not reported yet',
+});
+
 const FORBIDDEN_REASONS: Record<number, string> = {
   143105: 'the per-user daily limit of work notifications for this app was reached',
   143205: 'the per-user daily limit of work notifications for this app was reached',
@@ -63,5 +70,5 @@ export function classifyDelivery(result: SendResult, userId: string): Delivery {
     return { status: 'failed', code: 0, detail: 'DingTalk failed to deliver it' };
   if (result.read.includes(userId)) return { status: 'delivered', code: 0, detail: 'delivered and read' };
   if (result.unread.includes(userId)) return { status: 'delivered', code: 0, detail: 'delivered' };
-  return { status: 'pending', code: 0, detail: 'accepted by DingTalk; delivery not reported yet' };
+  return PENDING;
 }

@@ -24,14 +24,13 @@ export interface RedisStoreOptions {
 /** What the store needs of the node-redis client the Keyv adapter owns. */
 interface RawClient {
   sendCommand(args: string[]): Promise<unknown>;
-  isReady: boolean;
 }
 
 /**
  * A VerificationStore on Redis, for several replicas sharing one server. Bindings go
  * through Keyv (@keyv/redis); every operation that must be atomic across replicas is a
  * Lua script (redis-scripts.ts) run on the adapter's own client. The client has no
- * offline queue and a per-command timeout, so while Redis is away every call fails at
+ * offline queue and every operation is bounded by `timeoutMs`, so while Redis is away every call fails at
  * once with store_unavailable instead of waiting; it reconnects by itself. Codes and
  * send histories expire with their records (PEXPIRE).
  */

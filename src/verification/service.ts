@@ -8,7 +8,7 @@ import {
   type Judgement,
   type RandomBytes,
 } from '../domain/code';
-import { classifyDelivery, type Delivery } from '../domain/delivery';
+import { classifyDelivery, PENDING, type Delivery } from '../domain/delivery';
 import { disabled, isGatewayFailure, notBound, rateLimited } from '../domain/errors';
 import { HOUR_MS, sendRuleOf, type ScenarioPolicy } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
@@ -248,9 +248,7 @@ export function createVerificationService(deps: ServiceDeps) {
         dingtalkUserId: recipient.dingtalkUserId,
         sentAt: at,
         checkedAt: at,
-        status: 'pending',
-        code: 0,
-        detail: 'accepted by DingTalk; delivery not reported yet',
+        ...PENDING,
       })
       .catch((e: unknown) =>
         audit('code.delivery_unrecorded', { verificationId: id, taskId, error: errorKind(e) }),
@@ -310,10 +308,7 @@ export function createVerificationService(deps: ServiceDeps) {
   /** Polls getsendresult until the recipient shows up in a list or the check window closes. */
   async function awaitDelivery(taskId: string, userId: string, signal?: AbortSignal): Promise<Delivery> {
     const deadline = now() + settings.deliveryCheckMs;
-    let delivery: Delivery = classifyDelivery(
-      { read: [], unread: [], invalid: [], forbidden: [], failed: [], forbiddenList: [] },
-      userId,
-    );
+    let delivery: Delivery = PENDING;
     for (;;) {
       try {
         delivery = classifyDelivery(await dingtalk.getSendResult(taskId, signal), userId);

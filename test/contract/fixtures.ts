@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { isGatewayFailure } from '../../src/domain/errors';
-import type { DeliveryRecord } from '../../src/domain/delivery';
+import { PENDING, type DeliveryRecord } from '../../src/domain/delivery';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 
 const subject: Subject = { userId: 'u-1', scenario: 'login' };
@@ -15,9 +15,7 @@ export const pendingDelivery: DeliveryRecord = {
   dingtalkUserId: 'dt-1',
   sentAt: 1,
   checkedAt: 1,
-  status: 'pending',
-  code: 0,
-  detail: 'accepted by DingTalk; delivery not reported yet',
+  ...PENDING,
 };
 
 /** Every store operation, by name, for the outage tests of the shared backends. */
