@@ -10,7 +10,10 @@
 // Options: --smoke (a second per case, no sweeps: what the test suite runs), --seconds <n>,
 // --out <dir> (default bench/results), --no-redis, --only <case,...>, --cpu-prof,
 // --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load),
-// --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits).
+// --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits),
+// --peak-only (no half-rate run, no sweeps, no h2load cross-check: for quick comparisons),
+// --env 'KEY=value,KEY=value' (extra gateway settings, e.g. LOG_LEVEL=warn to price the audit log),
+// --keep-logs (keep each gateway's log, gateway-<case>.log.tmp, e.g. for --node-args --trace-gc).
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -40,11 +43,18 @@ const only = option('--only', '')?.split(',').filter(Boolean);
 const cpuProf = flag('--cpu-prof');
 const withRedis = !flag('--no-redis') && hasCommand('redis-server');
 const here = import.meta.dirname;
+const extraEnv = Object.fromEntries(
+  option('--env', '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 const S = smoke
   ? { durationMs: 1000, warmupMs: 300, halfMs: 0, seed: 1000, scale: false, h2load: false }
   : { durationMs: 10_000, warmupMs: 3000, halfMs: 8000, seed: 10_000, scale: true, h2load: true };
 if (option('--seconds')) S.durationMs = Number(option('--seconds')) * 1000;
+if (flag('--peak-only')) Object.assign(S, { halfMs: 0, scale: false, h2load: false });
 const CONCURRENCY = 100;
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
@@ -75,6 +85,7 @@ const gatewayEnv = (store, seed) => ({
   CODE_MAX_ATTEMPTS: '100',
   BENCH_SEED_CODES: String(seed),
   ...(store === 'redis' ? { STORE_URL: redis.url } : {}),
+  ...extraEnv,
 });
 
 /** Starts the server under test: the no-op server or the gateway. */
@@ -101,7 +112,7 @@ async function startServer(kase) {
   p.stop = async () => {
     await stop();
     log(`  gateway log: ${Math.round(statSync(logFile).size / 2 ** 20)} MiB`);
-    rmSync(logFile, { force: true });
+    if (!flag('--keep-logs')) rmSync(logFile, { force: true });
   };
   const hello = await p.ready;
   return { proc: p, address: hello.address, metricsUrl: hello.metricsUrl, seedMs: hello.seedMs };
