@@ -114,6 +114,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       appSecret: dingtalkSettings.appSecret,
       agentId: dingtalkSettings.agentId,
       timeoutMs: config.dingtalk.timeoutMs,
+      maxConnections: config.dingtalk.maxConnections,
       now,
       logger,
       acquire: createRateGate({

@@ -20,6 +20,8 @@ export interface DingTalkClientOptions {
   agentId: number;
   /** Whole-exchange limit for each HTTP call (connect, headers and body); default 5000. */
   timeoutMs?: number;
+  /** Connections per DingTalk host; default 16. Calls beyond it wait for a free one. */
+  maxConnections?: number;
   now?: () => number;
   logger?: { debug(o: object, m: string): void; warn(o: object, m: string): void };
   /** Defaults: 3 attempts, 200 ms base delay, 2000 ms max delay (90018 waits at least 1 s regardless). */
@@ -73,7 +75,7 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
   const now = options.now ?? Date.now;
   const logger = options.logger;
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const http = createHttpClient({ timeoutMs: options.timeoutMs ?? 5000 });
+  const http = createHttpClient({ timeoutMs: options.timeoutMs ?? 5000, maxSockets: options.maxConnections });
   const calls: Record<string, Record<string, number>> = {};
   const circuit = createCircuit({
     failureThreshold: options.circuit?.failureThreshold ?? 5,

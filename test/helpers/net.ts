@@ -43,10 +43,14 @@ export function freePort(): Promise<number> {
 }
 
 /** A loopback TCP proxy to a local server that, once frozen, swallows every byte: a peer that stops answering. */
-export function freezableProxy(targetPort: number): Promise<{ port: number; freeze(): void; close(): void }> {
+export function freezableProxy(
+  targetPort: number,
+): Promise<{ port: number; freeze(): void; close(): void; accepted(): number }> {
   let frozen = false;
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const server = createServer((inbound) => {
+    accepted += 1;
     const outbound = connect(targetPort, '127.0.0.1');
     for (const [from, to] of [
       [inbound, outbound],
@@ -63,6 +67,7 @@ export function freezableProxy(targetPort: number): Promise<{ port: number; free
       resolve({
         port: (server.address() as { port: number }).port,
         freeze: () => (frozen = true),
+        accepted: () => accepted,
         close: () => {
           server.close();
           for (const s of sockets) s.destroy();

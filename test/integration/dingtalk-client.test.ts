@@ -7,6 +7,7 @@ import {
 import { sleep as realSleep } from '../../src/dingtalk/retry';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { isGatewayFailure, type GatewayError, type GatewayFailure } from '../../src/domain/errors';
+import { freezableProxy } from '../helpers/net';
 
 let sim: Simulator;
 const clients: DingTalkClient[] = [];
@@ -288,6 +289,40 @@ describe('answers that are not DingTalk JSON', () => {
     sim.clearFaults();
     sim.inject('asyncsend_v2', { type: 'http', status: 502, body: 'bad gateway' }, 1);
     await expect(c.sendMarkdown('demo-alice', message())).resolves.toHaveProperty('taskId');
+  });
+});
+
+describe('connections', () => {
+  it('bursts share a bounded keep-alive pool instead of opening a socket per call', async () => {
+    const proxy = await freezableProxy(sim.port);
+    try {
+      const url = `http://127.0.0.1:${proxy.port}`;
+      const c = client({ apiUrl: url, oapiUrl: url, maxConnections: 3 });
+      const burst = () =>
+        Promise.all(Array.from({ length: 40 }, () => c.findUserIdByUnionId('union-demo-bob')));
+      expect(new Set(await burst())).toEqual(new Set(['demo-bob']));
+      expect(proxy.accepted()).toBeLessThanOrEqual(3);
+      const opened = proxy.accepted();
+      await burst();
+      expect(proxy.accepted()).toBe(opened);
+      expect(sim.calls.getbyunionid).toBe(80);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a call waiting for a busy connection still ends at its deadline', async () => {
+    const c = client({ maxConnections: 1, timeoutMs: 300, retry: { maxAttempts: 1 } });
+    await c.findUserIdByUnionId('union-demo-bob'); // the token, fetched before the pool is busy
+    sim.inject('asyncsend_v2', { type: 'delay', ms: 3000 });
+    const started = Date.now();
+    const [slow, queued] = await Promise.all([
+      failureOf(c.sendMarkdown('demo-alice', message())),
+      failureOf(c.findUserIdByUnionId('union-demo-bob')),
+    ]);
+    expect(slow).toMatchObject({ upstream: 'transport', message: expect.stringMatching(/within 300 ms/) });
+    expect(queued).toMatchObject({ upstream: 'transport', endpoint: 'getbyunionid' });
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
 
