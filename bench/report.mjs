@@ -22,6 +22,7 @@ export function renderMarkdown(r) {
   );
   lines.push(
     `Closed loop, ${r.settings.concurrency} calls in flight on one HTTP/2 connection, ${r.settings.warmupMs / 1000} s warm-up, ${r.settings.durationMs / 1000} s measured; gateway log level ${r.settings.logLevel}.`,
+    `Each case ran ${r.settings.rounds} time(s), round by round in the order below; its row is its median run, its ratios the medians of the per-round ratios to that round's no-op run, its peak RSS the highest of its runs.`,
     '',
   );
   lines.push(
@@ -29,15 +30,17 @@ export function renderMarkdown(r) {
     '',
   );
   lines.push(
-    '| case | calls/s | ratio to (a) | target | CPU µs/call | CPU ratio | p50 ms | p99 ms | p99.9 ms | p99 at half rate (ms) | peak RSS MiB | server CPU | OK (server) | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | calls/s | rounds (calls/s) | ratio to (a) | target | CPU µs/call | CPU ratio | p50 ms | p99 ms | p99.9 ms | p99 at half rate (ms) | peak RSS MiB | server CPU | OK (server) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const c of r.cases) {
     const p = c.peak;
     const target = TARGETS[c.id];
     const met = target === undefined ? '' : c.ratio >= target ? ` ≥ ${pct(target)} ✓` : ` ≥ ${pct(target)} ✗`;
+    const rounds = (c.rounds ?? [p]).map((x) => f0(x.rps)).join(' / ');
+    const rss = Math.max(...(c.rounds ?? [p]).map((x) => x.peakRss ?? 0));
     lines.push(
-      `| ${c.label} | ${f0(p.rps)} | ${pct(c.ratio)} | ${met} | ${f0(p.cpuUsPerCall)} | ${pct(c.cpuRatio)} | ${f2(p.p50)} | ${f2(p.p99)} | ${f2(p.p999)} | ${c.half ? `${f2(c.half.p99)} @ ${f0(c.half.rps)}/s` : '–'} | ${f0(p.peakRss)} | ${pct(p.serverCpu)} | ${f0(p.ok)} | ${errs(p)} |`,
+      `| ${c.label} | ${f0(p.rps)} | ${rounds} | ${pct(c.ratio)} | ${met} | ${f0(p.cpuUsPerCall)} | ${pct(c.cpuRatio)} | ${f2(p.p50)} | ${f2(p.p99)} | ${f2(p.p999)} | ${c.half ? `${f2(c.half.p99)} @ ${f0(c.half.rps)}/s` : '–'} | ${f0(rss)} | ${pct(p.serverCpu)} | ${f0(p.ok)} | ${errs(p)} |`,
     );
   }
   const h = r.cases.find((c) => c.h2load);

@@ -1,5 +1,6 @@
 // `npm run bench`: measures the gateway against the stack's own limit on this machine.
 // Cases, all on loopback with the same load generator and settings:
+//   bare          node:http2 answering every stream at once, no grpc-js (the runtime's floor)
 //   noop          a grpc-js server that answers VerifyCode at once (the limit)
 //   verify-memory VerifyCode, in-memory store
 //   send-memory   SendCode through the DingTalk simulator, in-memory store
@@ -9,6 +10,7 @@
 //
 // Options: --smoke (a second per case, no sweeps: what the test suite runs), --seconds <n>,
 // --out <dir> (default bench/results), --no-redis, --only <case,...>, --cpu-prof,
+// --rounds <n> (default 3: each case's figures are the median of n runs; ratios pair runs by round),
 // --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load),
 // --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits),
 // --peak-only (no half-rate run, no sweeps, no h2load cross-check: for quick comparisons),
@@ -51,9 +53,10 @@ const extraEnv = Object.fromEntries(
 );
 
 const S = smoke
-  ? { durationMs: 1000, warmupMs: 300, halfMs: 0, seed: 1000, scale: false, h2load: false }
-  : { durationMs: 10_000, warmupMs: 3000, halfMs: 8000, seed: 10_000, scale: true, h2load: true };
+  ? { durationMs: 1000, warmupMs: 300, halfMs: 0, seed: 1000, scale: false, h2load: false, rounds: 1 }
+  : { durationMs: 10_000, warmupMs: 3000, halfMs: 8000, seed: 10_000, scale: true, h2load: true, rounds: 3 };
 if (option('--seconds')) S.durationMs = Number(option('--seconds')) * 1000;
+if (option('--rounds')) S.rounds = Number(option('--rounds'));
 if (flag('--peak-only')) Object.assign(S, { halfMs: 0, scale: false, h2load: false });
 const CONCURRENCY = 100;
 const SERVER_CPU = 0;
@@ -90,8 +93,9 @@ const gatewayEnv = (store, seed) => ({
 
 /** Starts the server under test: the no-op server or the gateway. */
 async function startServer(kase) {
-  if (kase.server === 'noop') {
-    const p = startNode(join(here, 'noop-server.mjs'), { cpu: SERVER_CPU });
+  if (kase.server === 'noop' || kase.server === 'bare') {
+    const script = kase.server === 'noop' ? 'noop-server.mjs' : 'bare-h2-server.mjs';
+    const p = startNode(join(here, script), { cpu: SERVER_CPU });
     const hello = await p.ready;
     return { proc: p, address: hello.ready, metricsUrl: undefined };
   }
@@ -190,6 +194,7 @@ async function h2loadNoop(server) {
 }
 
 const CASES = [
+  { id: 'bare', label: '(0) bare node:http2, no grpc-js (floor)', server: 'bare', kind: 'noop' },
   { id: 'noop', label: '(a) no-op grpc-js server', server: 'noop', kind: 'noop' },
   { id: 'verify-memory', label: '(b) VerifyCode, memory', kind: 'verify', store: 'memory', seed: S.seed },
   { id: 'send-memory', label: '(c) SendCode + delivery, memory', kind: 'send', store: 'memory' },
@@ -214,32 +219,59 @@ const results = {
   storeSize: [],
 };
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
 try {
-  for (const kase of CASES) {
-    log(`case ${kase.id} …`);
-    const server = await startServer(kase);
-    try {
-      const peak = await load(server, kase, {
-        rate: Number(option('--rate', 0)),
-        concurrency: option('--rate') ? 1000 : CONCURRENCY,
-      });
-      const entry = { id: kase.id, label: kase.label, peak };
-      if (S.halfMs > 0 && peak.rps > 0) {
-        entry.half = await load(server, kase, {
-          rate: Math.round(peak.rps / 2),
-          durationMs: S.halfMs,
-          warmupMs: 1000,
-          concurrency: 1000,
+  // Rounds: every case once per round, in the same order, so each case's peak run sits
+  // next to a no-op run taken moments before; the machine's speed drifts by ±25 % over
+  // minutes, so a ratio of two runs far apart says more about the drift than the gateway.
+  // The half-rate run and the h2load cross-check come in the last round.
+  const runs = Object.fromEntries(CASES.map((c) => [c.id, []]));
+  const extra = Object.fromEntries(CASES.map((c) => [c.id, {}]));
+  for (let round = 1; round <= S.rounds; round++) {
+    const last = round === S.rounds;
+    for (const kase of CASES) {
+      log(`round ${round}/${S.rounds}, case ${kase.id} …`);
+      const server = await startServer(kase);
+      try {
+        const peak = await load(server, kase, {
+          rate: Number(option('--rate', 0)),
+          concurrency: option('--rate') ? 1000 : CONCURRENCY,
         });
+        runs[kase.id].push(peak);
+        log(
+          `  ${Math.round(peak.rps)} calls/s, ${Math.round(peak.cpuUsPerCall ?? 0)} µs CPU/call, p99 ${peak.p99.toFixed(2)} ms, ok ${peak.ok}, errors ${JSON.stringify(peak.errors)}`,
+        );
+        if (last && S.halfMs > 0 && peak.rps > 0) {
+          extra[kase.id].half = await load(server, kase, {
+            rate: Math.round(median(runs[kase.id].map((r) => r.rps)) / 2),
+            durationMs: S.halfMs,
+            warmupMs: 1000,
+            concurrency: 1000,
+          });
+        }
+        if (last && kase.id === 'noop' && S.h2load && hasCommand('h2load'))
+          extra[kase.id].h2load = await h2loadNoop(server);
+      } finally {
+        await server.proc.stop();
       }
-      if (kase.id === 'noop' && S.h2load && hasCommand('h2load')) entry.h2load = await h2loadNoop(server);
-      results.cases.push(entry);
-      log(
-        `  ${Math.round(peak.rps)} calls/s, p99 ${peak.p99.toFixed(2)} ms, ok ${peak.ok}, errors ${JSON.stringify(peak.errors)}`,
-      );
-    } finally {
-      await server.proc.stop();
     }
+  }
+  // Each case is reported by its median run; its ratios are the medians of the per-round ratios.
+  const noopRuns = runs.noop ?? [];
+  for (const kase of CASES) {
+    const mine = runs[kase.id];
+    const rps = median(mine.map((r) => r.rps));
+    const perRound = (f) => (noopRuns.length ? median(mine.map((r, i) => f(r, noopRuns[i]))) : undefined);
+    results.cases.push({
+      id: kase.id,
+      label: kase.label,
+      peak: mine.find((r) => r.rps === rps),
+      rounds: mine.map((r) => ({ rps: r.rps, cpuUsPerCall: r.cpuUsPerCall, peakRss: r.peakRss })),
+      ratio: perRound((r, n) => r.rps / n.rps),
+      cpuRatio: perRound((r, n) => (r.cpuUsPerCall ? n.cpuUsPerCall / r.cpuUsPerCall : undefined)),
+      ...extra[kase.id],
+    });
   }
 
   if (S.scale) {
@@ -276,12 +308,6 @@ try {
   await redis?.close();
 }
 
-const noop = results.cases.find((c) => c.id === 'noop');
-for (const c of results.cases) {
-  c.ratio = noop ? c.peak.rps / noop.peak.rps : undefined;
-  c.cpuRatio =
-    noop?.peak.cpuUsPerCall && c.peak.cpuUsPerCall ? noop.peak.cpuUsPerCall / c.peak.cpuUsPerCall : undefined;
-}
 const name = smoke ? 'smoke' : 'results';
 writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(outDir, `${name}.md`), renderMarkdown(results));

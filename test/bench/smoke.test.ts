@@ -35,7 +35,7 @@ describe('benchmark smoke run', () => {
 
   it('ran the no-op server and the gateway cases, each with calls answered OK and no errors', () => {
     const ids = results.cases.map((c) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['noop', 'verify-memory', 'send-memory']));
+    expect(ids).toEqual(expect.arrayContaining(['bare', 'noop', 'verify-memory', 'send-memory']));
     for (const c of results.cases) {
       expect(c.peak.ok).toBeGreaterThan(0);
       expect(c.peak.completed).toBeGreaterThan(0);
