@@ -28,6 +28,11 @@ interface SendEntry {
   retainUntil: number;
 }
 
+interface DeliveryEntry {
+  record: DeliveryRecord;
+  retainUntil: number;
+}
+
 interface SlotEntry {
   /** The next free start time. */
   next: number;
@@ -37,10 +42,12 @@ interface SlotEntry {
 /**
  * The embedded default: one process, no persistence. Every atomic operation is a
  * synchronous read-modify-write between two awaits, so the event loop orders
- * concurrent calls exactly as a lock would. Bindings and deliveries go through Keyv
- * (its in-memory Map) like the other backends; codes, send histories and call schedules are plain
- * Maps so the hot path does no serialisation. Expired entries are ignored on read
- * and swept periodically, so memory stays bounded by the live codes.
+ * concurrent calls exactly as a lock would. Bindings go through Keyv (its in-memory
+ * Map) like the other backends; codes, deliveries, send histories and call schedules,
+ * written on every send, are plain Maps so the hot path does no serialisation (Keyv's
+ * serialiser kept each delivery record as some forty string fragments, 3 KB apiece, for
+ * its 24 hours). Expired entries are ignored on read and swept periodically, so memory
+ * stays bounded by what is still retained.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): VerificationStore {
   const now = options.now ?? Date.now;
@@ -48,7 +55,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const sends = new Map<string, SendEntry>();
   const slots = new Map<string, SlotEntry>();
   const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
-  const deliveries = new Keyv<DeliveryRecord>({ namespace: 'delivery', throwOnErrors: true });
+  const deliveries = new Map<string, DeliveryEntry>();
   const secrets = new Map<string, string>();
   let closed = false;
 
@@ -64,7 +71,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   // The sweep walks the maps a slice at a time: one pass over a million codes would hold the
   // event loop for tens of milliseconds. Map iterators stay valid while entries are deleted
   // and added, so each slice resumes where the last one stopped.
-  const maps = [codes, sends, slots] as Map<string, { retainUntil: number }>[];
+  const maps = [codes, deliveries, sends, slots] as Map<string, { retainUntil: number }>[];
   const sliceSize = options.sweepSliceSize ?? 20_000;
   let which = 0;
   let cursor = maps[0].entries();
@@ -165,12 +172,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
 
     async putDelivery(record, retainMs) {
       open('putDelivery');
-      await deliveries.set(record.verificationId, { ...record }, retainMs);
+      deliveries.set(record.verificationId, { record: { ...record }, retainUntil: now() + retainMs });
     },
 
     async getDelivery(verificationId) {
       open('getDelivery');
-      return (await deliveries.get(verificationId)) ?? undefined;
+      const entry = live(deliveries, verificationId);
+      return entry === undefined ? undefined : { ...entry.record };
     },
 
     async getOrCreateSecret(name, candidate) {
