@@ -2,24 +2,31 @@
 // waiting for their IPC hello, and reading their memory and CPU time from /proc.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const hasCommand = (cmd, arg = '--version') => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
 const canPin = hasCommand('taskset', '-V');
 
-/** Spawns `node script` (pinned to `cpu` when taskset exists) and resolves with its first IPC message. */
+/**
+ * Spawns `node script` (pinned to `cpu` when taskset exists; inside the memory cgroup whose
+ * `cgroup.procs` file is `cgroup`, from its first instruction, so that Node sizes its heap
+ * from the limit) and resolves with its first IPC message.
+ */
 export function startNode(
   script,
-  { env = {}, cpu, nodeArgs = [], args = [], timeoutMs = 120_000, stdout = 'ignore' } = {},
+  { env = {}, cpu, nodeArgs = [], args = [], timeoutMs = 120_000, stdout = 'ignore', cgroup } = {},
 ) {
   const argv = [...nodeArgs, script, ...args];
-  const [cmd, cmdArgs] =
+  let [cmd, cmdArgs] =
     canPin && cpu !== undefined
       ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]]
       : [process.execPath, argv];
+  // The shell joins the cgroup, then becomes the command: same pid, same IPC channel.
+  if (cgroup)
+    [cmd, cmdArgs] = ['sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', cgroup, cmd, ...cmdArgs]];
   const child = spawn(cmd, cmdArgs, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', stdout, 'pipe', 'ipc'],
@@ -81,6 +88,44 @@ export function runCommand(cmd, args, env = {}) {
 }
 
 export const pinnable = canPin;
+
+/**
+ * A memory cgroup limited to `mib` MiB, as a container runtime makes for a container with a
+ * memory limit; undefined where this machine does not let the benchmark make one (no
+ * memory controller, or no permission). Returns its `cgroup.procs` path and a remover.
+ */
+export function memoryCgroup(mib) {
+  const name = `dtg-bench-${process.pid}`;
+  const hierarchies = [
+    { dir: join('/sys/fs/cgroup/memory', name), limit: 'memory.limit_in_bytes' }, // cgroup v1
+    { dir: join('/sys/fs/cgroup', name), limit: 'memory.max' }, // cgroup v2
+  ];
+  for (const h of hierarchies) {
+    if (!existsSync(join(dirname(h.dir), 'cgroup.procs'))) continue; // not a cgroup hierarchy
+    try {
+      mkdirSync(h.dir);
+      writeFileSync(join(h.dir, h.limit), String(mib * 2 ** 20));
+      return { procs: join(h.dir, 'cgroup.procs'), remove: () => rmdirSync(h.dir) };
+    } catch {
+      try {
+        rmdirSync(h.dir);
+      } catch {
+        // never made
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The Node flags the container image starts the gateway with (its ENTRYPOINT, between node and the script). */
+export function imageNodeFlags(dockerfile) {
+  const line = readFileSync(dockerfile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('ENTRYPOINT '))
+    .pop();
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
+  return argv.slice(1, -1);
+}
 
 /** Resident memory now and its peak (VmRSS, VmHWM) in MiB. */
 export function memoryOf(pid) {

@@ -21,7 +21,7 @@ export function renderMarkdown(r) {
     `${r.date.slice(0, 10)} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.memGiB} GiB · Node ${r.machine.node} · ${r.machine.pinned}.`,
   );
   lines.push(
-    `Closed loop, ${r.settings.concurrency} calls in flight on one HTTP/2 connection, ${r.settings.warmupMs / 1000} s warm-up, ${r.settings.durationMs / 1000} s measured; gateway log level ${r.settings.logLevel}.`,
+    `Closed loop, ${r.settings.concurrency} calls in flight on one HTTP/2 connection, ${r.settings.warmupMs / 1000} s warm-up, ${r.settings.durationMs / 1000} s measured; gateway log level ${r.settings.logLevel}, Node flags as in the image (${(r.settings.gatewayNodeFlags ?? []).join(' ') || 'none'}); ${r.settings.memoryLimitMiB ? `every server in a ${r.settings.memoryLimitMiB} MiB memory cgroup, as in a pod with that limit` : 'no memory limit'}.`,
     `Each case ran ${r.settings.rounds} time(s), round by round in the order below; its row is its median run, its ratios the medians of the per-round ratios to that round's no-op run, its peak RSS the highest of its runs.`,
     '',
   );

@@ -15,6 +15,7 @@
 // --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits),
 // --peak-only (no half-rate run, no sweeps, no h2load cross-check: for quick comparisons),
 // --env 'KEY=value,KEY=value' (extra gateway settings, e.g. LOG_LEVEL=warn to price the audit log),
+// --memory-limit <MiB> (each server in a memory cgroup of that size, as in a pod with that limit),
 // --keep-logs (keep each gateway's log, gateway-<case>.log.tmp, e.g. for --node-args --trace-gc).
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -24,6 +25,8 @@ import {
   cpuSecondsOf,
   diff,
   hasCommand,
+  imageNodeFlags,
+  memoryCgroup,
   memoryOf,
   pinnable,
   rpcCounts,
@@ -63,6 +66,15 @@ const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
+// The gateway runs with the Node flags of the container image, so the figures are the image's.
+const IMAGE_FLAGS = imageNodeFlags(join(here, '..', 'Dockerfile'));
+// --memory-limit: every server runs in a memory cgroup of that size, as in a pod with that limit.
+const MEMORY_LIMIT_MIB = Number(option('--memory-limit', 0));
+const cgroup = MEMORY_LIMIT_MIB > 0 ? memoryCgroup(MEMORY_LIMIT_MIB) : undefined;
+if (MEMORY_LIMIT_MIB > 0 && !cgroup)
+  log(
+    `--memory-limit: this machine does not let the benchmark make a memory cgroup; running without a limit`,
+  );
 mkdirSync(outDir, { recursive: true });
 
 const sim = startNode(join(here, 'simulator.mjs'), { cpu: CLIENT_CPU });
@@ -95,7 +107,11 @@ const gatewayEnv = (store, seed) => ({
 async function startServer(kase) {
   if (kase.server === 'noop' || kase.server === 'bare') {
     const script = kase.server === 'noop' ? 'noop-server.mjs' : 'bare-h2-server.mjs';
-    const p = startNode(join(here, script), { cpu: SERVER_CPU });
+    const p = startNode(join(here, script), {
+      cpu: SERVER_CPU,
+      cgroup: cgroup?.procs,
+      nodeArgs: IMAGE_FLAGS,
+    });
     const hello = await p.ready;
     return { proc: p, address: hello.ready, metricsUrl: undefined };
   }
@@ -109,7 +125,13 @@ async function startServer(kase) {
     cpu: SERVER_CPU,
     stdout: logFd,
     env: gatewayEnv(kase.store, kase.seed ?? 0),
-    nodeArgs: ['--expose-gc', ...option('--node-args', '').split(' ').filter(Boolean), ...nodeArgs],
+    cgroup: cgroup?.procs,
+    nodeArgs: [
+      '--expose-gc',
+      ...IMAGE_FLAGS,
+      ...option('--node-args', '').split(' ').filter(Boolean),
+      ...nodeArgs,
+    ],
   });
   closeSync(logFd);
   const stop = p.stop;
@@ -213,7 +235,15 @@ const results = {
       ? `servers on CPU ${SERVER_CPU}; load generator, simulator, Redis on CPU ${CLIENT_CPU}`
       : 'not pinned',
   },
-  settings: { ...S, concurrency: CONCURRENCY, connections: 1, logLevel: 'info', smoke },
+  settings: {
+    ...S,
+    concurrency: CONCURRENCY,
+    connections: 1,
+    logLevel: 'info',
+    smoke,
+    gatewayNodeFlags: IMAGE_FLAGS,
+    memoryLimitMiB: cgroup ? MEMORY_LIMIT_MIB : undefined,
+  },
   cases: [],
   concurrency: [],
   storeSize: [],
@@ -305,6 +335,7 @@ try {
   }
 } finally {
   await sim.stop();
+  cgroup?.remove();
   await redis?.close();
 }
 

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execForm, parseDockerfile } from '../deploy/dockerfile';
 
 /**
  * `npm run bench` in its tiny mode (about a second per case, no sweeps), so the
@@ -14,6 +15,7 @@ describe('benchmark smoke run', () => {
   let out: string;
   let results: {
     cases: Array<{ id: string; peak: { ok: number; completed: number; errors: Record<string, number> } }>;
+    settings: { gatewayNodeFlags: string[] };
   };
   let markdown: string;
 
@@ -41,6 +43,17 @@ describe('benchmark smoke run', () => {
       expect(c.peak.completed).toBeGreaterThan(0);
       expect(c.peak.errors).toEqual({});
     }
+  });
+
+  it("runs the gateway with the container image's Node flags", () => {
+    const stages = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    const entrypoint = stages
+      .at(-1)!
+      .instructions.filter((i) => i.keyword === 'ENTRYPOINT')
+      .map((i) => execForm(i.args))
+      .pop()!;
+    expect(entrypoint.at(-1)).toBe('dist/main.js');
+    expect(results.settings.gatewayNodeFlags).toEqual(entrypoint.slice(1, -1));
   });
 
   it('writes a table with one row per case and an SVG chart', () => {

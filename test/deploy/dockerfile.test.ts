@@ -68,8 +68,17 @@ describe('Dockerfile instructions', () => {
   });
 
   it('starts the package entry point with node directly (signals reach the gateway)', () => {
-    expect(entrypoint).toEqual(['node', pkg.main]);
+    expect(entrypoint[0]).toBe('node');
+    expect(entrypoint.at(-1)).toBe(pkg.main);
     expect(all(runtime, 'CMD')).toHaveLength(0);
+  });
+
+  it('passes node only flags that this Node accepts (the benchmark runs the gateway with them too)', () => {
+    const flags = entrypoint.slice(1, -1);
+    for (const f of flags) expect(f).toMatch(/^--[a-z-]+(=\S+)?$/);
+    const run = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('runs in production mode as a numeric non-root user', () => {
