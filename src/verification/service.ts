@@ -278,7 +278,7 @@ export function createVerificationService(deps: ServiceDeps) {
       userId,
       scenario: raw.scenario,
       result: judgement.result,
-      ...('id' in judgement ? { verificationId: judgement.id } : {}),
+      verificationId: 'id' in judgement ? judgement.id : undefined, // left out of the line when undefined
     });
     return judgement;
   }
