@@ -202,7 +202,7 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       apiUrl: r.url('DINGTALK_API_URL', dt, 'api_url', 'https://api.dingtalk.com'),
       oapiUrl: r.url('DINGTALK_OAPI_URL', dt, 'oapi_url', 'https://oapi.dingtalk.com'),
       timeoutMs: r.int('DINGTALK_TIMEOUT_MS', dt, 'timeout_ms', 5000, 100, 60_000),
-      maxConnections: r.int('DINGTALK_MAX_CONNECTIONS', dt, 'max_connections', 16, 1, 1024),
+      maxConnections: r.int('DINGTALK_MAX_CONNECTIONS', dt, 'max_connections', 32, 1, 1024),
       // DingTalk allows 20 calls/s per app and API (90018 beyond); the gate spaces calls to keep any second under it.
       maxCallsPerSecond: r.int('DINGTALK_MAX_CALLS_PER_SECOND', dt, 'max_calls_per_second', 20, 0, 100_000),
       circuitFailures: r.int('DINGTALK_CIRCUIT_FAILURES', dt, 'circuit_failures', 5, 0, 1000),

@@ -20,7 +20,7 @@ export interface DingTalkClientOptions {
   agentId: number;
   /** Whole-exchange limit for each HTTP call (connect, headers and body); default 5000. */
   timeoutMs?: number;
-  /** Connections per DingTalk host; default 16. Calls beyond it wait for a free one. */
+  /** Connections per DingTalk host; default 32. Calls beyond it wait for a free one. */
   maxConnections?: number;
   now?: () => number;
   logger?: { debug(o: object, m: string): void; warn(o: object, m: string): void };

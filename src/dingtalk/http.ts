@@ -36,7 +36,7 @@ export interface HttpClient {
 }
 
 /** Default for `maxSockets`: far above what DingTalk's 20 calls/s per API needs. */
-export const DEFAULT_MAX_SOCKETS = 16;
+export const DEFAULT_MAX_SOCKETS = 32;
 
 export function createHttpClient(options: {
   timeoutMs: number;

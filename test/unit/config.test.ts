@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     expect(c.storeUrl).toBeUndefined();
     expect(c.dingtalk.apiUrl).toBe('https://api.dingtalk.com');
     expect(c.dingtalk.oapiUrl).toBe('https://oapi.dingtalk.com');
-    expect(c.dingtalk.maxConnections).toBe(16);
+    expect(c.dingtalk.maxConnections).toBe(32);
     expect(c.scenarios.login).toMatchObject({
       codeLength: 6,
       ttlSeconds: 300,
