@@ -56,8 +56,12 @@ class OneLabelHistogram {
     let s = this.series.get(value);
     if (s === undefined)
       this.series.set(value, (s = { buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
-    const i = this.bounds.findIndex((b) => seconds <= b);
-    if (i >= 0) s.buckets[i] += 1;
+    for (let i = 0; i < this.bounds.length; i++) {
+      if (seconds <= this.bounds[i]) {
+        s.buckets[i] += 1;
+        break;
+      }
+    }
     s.sum += seconds;
     s.count += 1;
   }
@@ -126,6 +130,7 @@ export function createMetrics() {
     'method',
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
+  // The registry reads a metric through its name and get() (and reset() on resetMetrics).
   registry.registerMetric(rpcSeconds as unknown as Metric);
   const codes = new PairTally();
   new Counter({

@@ -74,7 +74,7 @@ export function createHttpClient(options: {
       // axios's own `timeout` restarts per phase; this signal bounds the whole exchange.
       // One controller and one timer, both gone when the call ends: AbortSignal.timeout
       // kept its timer (and AbortSignal.any its weak references) alive for the whole
-      // timeout after every call, some 15,000 of each under load.
+      // timeout after every call, 10,000 to 15,000 of each under load.
       const controller = new AbortController();
       let timedOut = false;
       const timer = setTimeout(() => {
