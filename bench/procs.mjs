@@ -105,7 +105,14 @@ export function memoryCgroup(mib) {
     try {
       mkdirSync(h.dir);
       writeFileSync(join(h.dir, h.limit), String(mib * 2 ** 20));
-      return { procs: join(h.dir, 'cgroup.procs'), remove: () => rmdirSync(h.dir) };
+      const remove = () => {
+        try {
+          rmdirSync(h.dir);
+        } catch (e) {
+          process.stderr.write(`could not remove the memory cgroup ${h.dir}: ${e.message}\n`);
+        }
+      };
+      return { procs: join(h.dir, 'cgroup.procs'), remove };
     } catch {
       try {
         rmdirSync(h.dir);

@@ -66,7 +66,7 @@ const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
-// The gateway runs with the Node flags of the container image, so the figures are the image's.
+// Every server starts with the Node flags of the container image, so the figures are the image's.
 const IMAGE_FLAGS = imageNodeFlags(join(here, '..', 'Dockerfile'));
 // --memory-limit: every server runs in a memory cgroup of that size, as in a pod with that limit.
 const MEMORY_LIMIT_MIB = Number(option('--memory-limit', 0));
