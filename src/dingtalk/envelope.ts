@@ -1,17 +1,27 @@
 import { isGatewayFailure, upstream, type GatewayFailure } from '../domain/errors';
-import { classifyApiError, classifyErrcode, describeApiError, describeErrcode } from './errcodes';
+import {
+  classifyApiError,
+  classifyErrcode,
+  describeApiError,
+  describeErrcode,
+  type ClassifiedErrcode,
+} from './errcodes';
 import { toNumber, toText, type Json } from './http';
 
-/** An oapi answer with a non-zero errcode (88 unwrapped through `subCode`). */
-export function oapiFailure(endpoint: string, errcode: number, subCode?: number): GatewayFailure {
-  const cls = classifyErrcode(errcode, subCode);
+/** The failure a classified DingTalk error stands for, oapi errcode or new-API code alike. */
+function classifiedFailure(endpoint: string, cls: ClassifiedErrcode, description: string): GatewayFailure {
   return upstream({
     upstream: cls.kind,
     errcode: cls.errcode,
     endpoint,
     retryable: cls.retryable,
-    message: `DingTalk ${endpoint} failed: ${describeErrcode(errcode, subCode)}`,
+    message: `DingTalk ${endpoint} failed: ${description}`,
   });
+}
+
+/** An oapi answer with a non-zero errcode (88 unwrapped through `subCode`). */
+export function oapiFailure(endpoint: string, errcode: number, subCode?: number): GatewayFailure {
+  return classifiedFailure(endpoint, classifyErrcode(errcode, subCode), describeErrcode(errcode, subCode));
 }
 
 /**
@@ -21,14 +31,11 @@ export function oapiFailure(endpoint: string, errcode: number, subCode?: number)
 export function apiFailure(endpoint: string, httpStatus: number, json: Json): GatewayFailure {
   const code = toText(json.code);
   if (code) {
-    const cls = classifyApiError(httpStatus, code);
-    return upstream({
-      upstream: cls.kind,
-      errcode: cls.errcode,
+    return classifiedFailure(
       endpoint,
-      retryable: cls.retryable,
-      message: `DingTalk ${endpoint} failed: ${describeApiError(httpStatus, code)}`,
-    });
+      classifyApiError(httpStatus, code),
+      describeApiError(httpStatus, code),
+    );
   }
   const errcode = toNumber(json.errcode);
   if (errcode !== undefined && errcode !== 0) return oapiFailure(endpoint, errcode, toNumber(json.sub_code));
