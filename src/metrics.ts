@@ -28,6 +28,30 @@ class PairTally {
   }
 }
 
+/**
+ * A Counter over two labels whose values are copied from `pairs` (label values and count)
+ * each time it is scraped: for totals kept outside prom-client.
+ */
+function pairCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly [string, string],
+  pairs: () => Iterable<[string, string, number]>,
+): void {
+  const [first, second] = labelNames;
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [a, b, n] of pairs()) this.inc({ [first]: a, [second]: b }, n);
+    },
+  });
+}
+
 /** One sample as prom-client's registry prints it. */
 interface SeriesValue {
   metricName: string;
@@ -114,16 +138,13 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const rpcs = new PairTally();
-  new Counter({
-    name: 'dtg_rpc_requests_total',
-    help: 'gRPC calls handled, by method and status code',
-    labelNames: ['method', 'code'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [method, code, n] of rpcs.entries()) this.inc({ method, code }, n);
-    },
-  });
+  pairCounter(
+    registry,
+    'dtg_rpc_requests_total',
+    'gRPC calls handled, by method and status code',
+    ['method', 'code'],
+    () => rpcs.entries(),
+  );
   const rpcSeconds = new OneLabelHistogram(
     'dtg_rpc_duration_seconds',
     'gRPC call latency, by method',
@@ -133,16 +154,13 @@ export function createMetrics() {
   // The registry reads a metric through its name and get() (and reset() on resetMetrics).
   registry.registerMetric(rpcSeconds as unknown as Metric);
   const codes = new PairTally();
-  new Counter({
-    name: 'dtg_codes_total',
-    help: 'Codes by scenario and outcome: sent, send_failed, refused (limits), and each verification result',
-    labelNames: ['scenario', 'outcome'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [scenario, outcome, n] of codes.entries()) this.inc({ scenario, outcome }, n);
-    },
-  });
+  pairCounter(
+    registry,
+    'dtg_codes_total',
+    'Codes by scenario and outcome: sent, send_failed, refused (limits), and each verification result',
+    ['scenario', 'outcome'],
+    () => codes.entries(),
+  );
   const deliveries = new Counter({
     name: 'dtg_deliveries_total',
     help: 'Delivery results read back from DingTalk, by scenario, status and forbidden code',
@@ -170,19 +188,18 @@ export function createMetrics() {
 
   // The DingTalk client keeps running totals; these counters copy them at scrape time.
   let dingtalk: DingTalkStatsSource | undefined;
-  new Counter({
-    name: 'dtg_dingtalk_requests_total',
-    help: 'DingTalk HTTP calls, by endpoint and errcode (0 = ok; transport, bad_response, … = no usable answer)',
-    labelNames: ['endpoint', 'errcode'] as const,
-    registers: [registry],
-    collect() {
+  pairCounter(
+    registry,
+    'dtg_dingtalk_requests_total',
+    'DingTalk HTTP calls, by endpoint and errcode (0 = ok; transport, bad_response, … = no usable answer)',
+    ['endpoint', 'errcode'],
+    function* () {
       if (!dingtalk) return;
-      this.reset();
       for (const [endpoint, byCode] of Object.entries(dingtalk.stats().calls)) {
-        for (const [errcode, n] of Object.entries(byCode)) this.inc({ endpoint, errcode }, n);
+        for (const [errcode, n] of Object.entries(byCode)) yield [endpoint, errcode, n];
       }
     },
-  });
+  );
   new Counter({
     name: 'dtg_dingtalk_token_fetches_total',
     help: 'Access token fetches (a refresh before expiry, or a refetch after DingTalk rejected the token)',
