@@ -10,6 +10,10 @@ import { dirname, join } from 'node:path';
 export const hasCommand = (cmd, arg = '--version') => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
 const canPin = hasCommand('taskset', '-V');
 
+/** `cmd args` as run on `cpu` alone: through taskset where it exists and a CPU is given. */
+export const pinned = (cmd, args, cpu) =>
+  canPin && cpu !== undefined ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+
 /**
  * Spawns `node script` (pinned to `cpu` when taskset exists; inside the memory cgroup whose
  * `cgroup.procs` file is `cgroup`, from its first instruction, so that Node sizes its heap
@@ -19,11 +23,7 @@ export function startNode(
   script,
   { env = {}, cpu, nodeArgs = [], args = [], timeoutMs = 120_000, stdout = 'ignore', cgroup } = {},
 ) {
-  const argv = [...nodeArgs, script, ...args];
-  let [cmd, cmdArgs] =
-    canPin && cpu !== undefined
-      ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]]
-      : [process.execPath, argv];
+  let [cmd, cmdArgs] = pinned(process.execPath, [...nodeArgs, script, ...args], cpu);
   // The shell joins the cgroup, then becomes the command: same pid, same IPC channel.
   if (cgroup)
     [cmd, cmdArgs] = ['sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', cgroup, cmd, ...cmdArgs]];
@@ -66,12 +66,7 @@ export function startNode(
 
 /** Runs a node script to completion and returns its stdout. */
 export function runNode(script, { cpu, args = [], env = {} } = {}) {
-  const argv = [script, ...args];
-  const [cmd, cmdArgs] =
-    canPin && cpu !== undefined
-      ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]]
-      : [process.execPath, argv];
-  return runCommand(cmd, cmdArgs, env);
+  return runCommand(...pinned(process.execPath, [script, ...args], cpu), env);
 }
 
 export function runCommand(cmd, args, env = {}) {
@@ -186,11 +181,7 @@ export async function startRedisServer({ cpu } = {}) {
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
-  const [cmd, cmdArgs] =
-    canPin && cpu !== undefined
-      ? ['taskset', ['-c', String(cpu), 'redis-server', ...args]]
-      : ['redis-server', args];
-  const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...pinned('redis-server', args, cpu), { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 20_000);

@@ -29,6 +29,7 @@ import {
   memoryCgroup,
   memoryOf,
   pinnable,
+  pinned,
   rpcCounts,
   runCommand,
   runNode,
@@ -210,10 +211,7 @@ async function h2loadNoop(server) {
   ];
   args.push('-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers');
   args.push(`http://${server.address}/dingtalk.gateway.v1.VerificationService/VerifyCode`);
-  const out = await runCommand(
-    pinnable ? 'taskset' : 'h2load',
-    pinnable ? ['-c', String(CLIENT_CPU), 'h2load', ...args] : args,
-  );
+  const out = await runCommand(...pinned('h2load', args, CLIENT_CPU));
   const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
   const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1];
   return { rps, mean };
