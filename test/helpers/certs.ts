@@ -18,38 +18,11 @@ export interface TestPki {
 export function makePki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'dtg-pki-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test-ca',
-  );
+  // Every key: a new, unencrypted P-256 key, written to the file that follows.
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout'];
+  run('req', '-x509', ...newKey, 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca');
   const issue = (name: string, ext: string) => {
-    run(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
+    run('req', ...newKey, `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     writeFileSync(join(dir, `${name}.ext`), ext);
     run(
       'x509',
