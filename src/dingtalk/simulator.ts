@@ -192,7 +192,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (req.method === 'GET' && url.pathname === '/') {
       return write(res, {
         status: 200,
-        body: renderInboxPage(messages.inbox),
+        body: renderInboxPage(messages.inbox, {
+          userid: url.searchParams.get('user') ?? undefined,
+          users: directory.all(),
+          appName: `DingTalk Gateway (sandbox app ${agentId})`,
+        }),
         contentType: 'text/html;charset=utf-8',
       });
     }
