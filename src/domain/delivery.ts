@@ -1,4 +1,12 @@
-import type { SendResult } from '../verification/ports';
+/** DingTalk's send result for one task (getsendresult), in our names. */
+export interface SendResult {
+  read: string[];
+  unread: string[];
+  invalid: string[];
+  forbidden: string[];
+  failed: string[];
+  forbiddenList: { code: number; count: number; userid: string }[];
+}
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dropped' | 'failed';
 

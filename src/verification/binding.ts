@@ -1,7 +1,7 @@
 import type { Binding, BindingSource } from '../domain/binding';
 import { notFound } from '../domain/errors';
 import * as check from '../domain/validation';
-import type { AuditSink } from './service';
+import type { AuditSink } from './ports';
 import type { DingTalkPort, VerificationStore } from './ports';
 
 export type BindTarget =

@@ -2,7 +2,7 @@ import { classifyDelivery, DELIVERY_RETENTION_MS, type DeliveryRecord } from '..
 import { isGatewayFailure, notFound } from '../domain/errors';
 import * as check from '../domain/validation';
 import type { DingTalkPort, VerificationStore } from './ports';
-import type { AuditSink } from './service';
+import type { AuditSink } from './ports';
 
 export interface DeliveryTrackerDeps {
   store: VerificationStore;

@@ -1,6 +1,6 @@
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
-import type { DeliveryRecord } from '../domain/delivery';
+import type { DeliveryRecord, SendResult } from '../domain/delivery';
 import type { SendDecision, SendRule } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
 
@@ -62,20 +62,15 @@ export interface VerificationStore {
   close(): Promise<void>;
 }
 
+/** Structured events for the audit log; never carries a code or a mobile number. */
+export interface AuditSink {
+  (event: string, fields: Record<string, unknown>): void;
+}
+
 /** A markdown work notification. */
 export interface Markdown {
   title: string;
   text: string;
-}
-
-/** DingTalk's send result for one task (getsendresult), in our names. */
-export interface SendResult {
-  read: string[];
-  unread: string[];
-  invalid: string[];
-  forbidden: string[];
-  failed: string[];
-  forbiddenList: { code: number; count: number; userid: string }[];
 }
 
 export interface DingTalkUser {
@@ -96,3 +91,5 @@ export interface DingTalkPort {
   findUserIdByUnionId(unionId: string, signal?: AbortSignal): Promise<string | undefined>;
   getUser(userId: string, signal?: AbortSignal): Promise<DingTalkUser | undefined>;
 }
+
+export type { SendResult };

@@ -15,7 +15,7 @@ import type { ScenarioName } from '../domain/scenario';
 import { pickLocale, renderMessage } from '../domain/template';
 import * as check from '../domain/validation';
 import { createDeliveryTracker } from './delivery';
-import type { DingTalkPort, Markdown, SendSubject, Subject, VerificationStore } from './ports';
+import type { AuditSink, DingTalkPort, Markdown, SendSubject, Subject, VerificationStore } from './ports';
 
 /** How long an expired code is kept so VerifyCode can say "expired" rather than "not found". */
 export const EXPIRED_RETENTION_MS = 15 * 60_000;
@@ -31,11 +31,6 @@ export interface ServiceSettings {
   deliveryFollowUpMs: number;
   /** Sends per end-user IP address per hour, over all users and scenarios; 0 = no limit. */
   maxSendsPerIpPerHour: number;
-}
-
-/** Structured events for the audit log; never carries a code or a mobile number. */
-export interface AuditSink {
-  (event: string, fields: Record<string, unknown>): void;
 }
 
 export interface ServiceDeps {
