@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
@@ -57,6 +58,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
   const deliveries = new Map<string, DeliveryEntry>();
   const secrets = new Map<string, string>();
+  let settings: StoredSettings | undefined;
   let closed = false;
 
   const live = <T extends { retainUntil: number }>(map: Map<string, T>, key: string): T | undefined => {
@@ -187,6 +189,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       if (existing !== undefined) return existing;
       secrets.set(name, candidate);
       return candidate;
+    },
+
+    async readSettings() {
+      open('readSettings');
+      return settings === undefined ? undefined : structuredClone(settings);
+    },
+
+    async writeSettings(expectedVersion, next) {
+      open('writeSettings');
+      if ((settings?.version ?? 0) !== expectedVersion) return false;
+      settings = structuredClone(next);
+      return true;
     },
 
     async ping() {

@@ -12,6 +12,7 @@ export interface PostgresNames {
   send: string;
   code: string;
   secret: string;
+  settings: string;
   slot: string;
   delivery: string;
   /** The @keyv/postgres table: it takes the schema and table unquoted, so both must be plain identifiers. */
@@ -46,6 +47,7 @@ export function postgresNames(schema = 'public', tablePrefix = 'gateway_'): Post
     send: q('send'),
     code: q('code'),
     secret: q('secret'),
+    settings: q('settings'),
     slot: q('slot'),
     delivery: q('delivery'),
     kvSchema: schema,
@@ -110,6 +112,11 @@ CREATE INDEX IF NOT EXISTS "${n.indexPrefix}delivery_expires_at" ON ${n.delivery
 CREATE TABLE IF NOT EXISTS ${n.secret} (
   name text PRIMARY KEY,
   value text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${n.settings} (
+  name text PRIMARY KEY,
+  version bigint NOT NULL,
+  doc jsonb NOT NULL
 );
 -- The same shape @keyv/postgres creates; made here, under the lock, so its own CREATE is a no-op.
 CREATE TABLE IF NOT EXISTS ${n.kv} (
@@ -229,6 +236,17 @@ export function statements(n: PostgresNames) {
       INSERT INTO ${n.secret} AS s (name, value) VALUES ($1, $2)
       ON CONFLICT (name) DO UPDATE SET value = s.value
       RETURNING value`,
+
+    readSettings: `SELECT doc FROM ${n.settings} WHERE name = 'runtime'`,
+
+    /** $1 document, $2 its version: stored only when none is. */
+    insertSettings: `
+      INSERT INTO ${n.settings} (name, version, doc) VALUES ('runtime', $2, $1)
+      ON CONFLICT (name) DO NOTHING RETURNING 1`,
+
+    /** $1 expected version, $2 new version, $3 document: a compare-and-set in one statement. */
+    updateSettings: `
+      UPDATE ${n.settings} SET version = $2, doc = $3 WHERE name = 'runtime' AND version = $1 RETURNING 1`,
 
     sweep: [n.send, n.code, n.slot, n.delivery]
       .map((t) => `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS}`)

@@ -1,6 +1,7 @@
 import { KeyvPostgres } from '@keyv/postgres';
 import { Keyv } from 'keyv';
 import { Pool } from 'pg';
+import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
@@ -201,6 +202,22 @@ export async function createPostgresStore(
         async () =>
           (await pool.query<{ value: string }>(sql.getOrCreateSecret, [name, candidate])).rows[0].value,
       ),
+
+    readSettings: () =>
+      guard(
+        'readSettings',
+        async () => (await pool.query<{ doc: StoredSettings }>(sql.readSettings)).rows[0]?.doc ?? undefined,
+      ),
+
+    writeSettings: (expectedVersion, next) =>
+      guard('writeSettings', async () => {
+        const doc = JSON.stringify(next);
+        const result =
+          expectedVersion === 0
+            ? await pool.query(sql.insertSettings, [doc, next.version])
+            : await pool.query(sql.updateSettings, [expectedVersion, next.version, doc]);
+        return result.rowCount === 1;
+      }),
 
     ping: () =>
       guard('ping', async () => {

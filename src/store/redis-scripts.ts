@@ -97,6 +97,14 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 `;
 
+/** KEYS[1] settings hash; ARGV expected version, new version, document → 1 when stored. */
+export const WRITE_SETTINGS = `
+local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if v ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'doc', ARGV[3])
+return 1
+`;
+
 /** KEYS[1] schedule key; ARGV now, interval, maxWait, all in µs → {reserved, startAt µs}. */
 export const TAKE_SLOT = `
 local now = tonumber(ARGV[1])

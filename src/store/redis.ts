@@ -6,6 +6,7 @@ import type { AttemptSnapshot } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
+import type { StoredSettings } from '../domain/settings';
 import type { SendSubject, VerificationStore } from '../verification/ports';
 import { subjectKey, toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
@@ -215,6 +216,23 @@ export async function createRedisStore(
       guard(
         'getOrCreateSecret',
         async () => (await run(lua.GET_OR_CREATE_SECRET, [`${prefix}secret:${name}`], [candidate])) as string,
+      ),
+
+    readSettings: () =>
+      guard('readSettings', async () => {
+        const doc = (await client.sendCommand(['HGET', `${prefix}settings`, 'doc'])) as string | null;
+        return doc === null ? undefined : (JSON.parse(doc) as StoredSettings);
+      }),
+
+    writeSettings: (expectedVersion, next) =>
+      guard(
+        'writeSettings',
+        async () =>
+          (await run(
+            lua.WRITE_SETTINGS,
+            [`${prefix}settings`],
+            [expectedVersion, next.version, JSON.stringify(next)],
+          )) === 1,
       ),
 
     ping: () =>

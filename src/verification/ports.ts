@@ -1,6 +1,7 @@
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord, SendResult } from '../domain/delivery';
+import type { StoredSettings } from '../domain/settings';
 import type { SendDecision, SendRule } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
 
@@ -57,6 +58,13 @@ export interface VerificationStore {
   getDelivery(verificationId: string): Promise<DeliveryRecord | undefined>;
   /** Atomic set-if-absent: stores `candidate` under `name` unless a value exists; returns the value in force. */
   getOrCreateSecret(name: string, candidate: string): Promise<string>;
+  /** The runtime settings document every replica applies; undefined until one is stored. */
+  readSettings(): Promise<StoredSettings | undefined>;
+  /**
+   * Atomic compare-and-set: stores `next` only when the stored version is `expectedVersion`
+   * (0: none stored yet). False when another change came first.
+   */
+  writeSettings(expectedVersion: number, next: StoredSettings): Promise<boolean>;
   /** Throws store_unavailable when the backend cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -106,6 +106,7 @@ describePg('postgres store across replicas', () => {
       'p_kv',
       'p_secret',
       'p_send',
+      'p_settings',
       'p_slot',
     ]);
     await sql(url, `DROP SCHEMA ${fresh} CASCADE`);

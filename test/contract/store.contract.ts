@@ -1,6 +1,7 @@
 import type { CodeRecord } from '../../src/domain/code';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { decideSend, type SendRule } from '../../src/domain/policy';
+import type { StoredSettings } from '../../src/domain/settings';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 import { pendingDelivery } from './fixtures';
 
@@ -329,6 +330,36 @@ export function describeStoreContract(
       });
     });
 
+    describe('runtime settings', () => {
+      const doc = (version: number, by: string): StoredSettings => ({
+        version,
+        values: { enabled: false, 'scenarios.login.ttl_seconds': 120, app_secret: { sealed: 'v1.a.b.c' } },
+        updatedAt: 1_700_000_000_000 + version,
+        updatedBy: by,
+      });
+
+      it('stores the first document only over version 0, and reads it back from the peer', async () => {
+        expect(await a.readSettings()).toBeUndefined();
+        expect(await a.writeSettings(1, doc(2, 'admin'))).toBe(false);
+        expect(await a.readSettings()).toBeUndefined();
+        expect(await a.writeSettings(0, doc(1, 'admin'))).toBe(true);
+        expect(await b.readSettings()).toEqual(doc(1, 'admin'));
+        expect(await b.writeSettings(0, doc(1, 'other'))).toBe(false);
+        expect(await a.readSettings()).toEqual(doc(1, 'admin'));
+      });
+
+      it('lets exactly one of 20 simultaneous changes from one version win', async () => {
+        await a.writeSettings(0, doc(1, 'first'));
+        const won = await many(20, (i) => either(i).writeSettings(1, doc(2, `admin-${i}`)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        const stored = await b.readSettings();
+        expect(stored!.version).toBe(2);
+        expect(stored!.updatedBy).toBe(`admin-${won.indexOf(true)}`);
+        expect(await a.writeSettings(2, doc(3, 'next'))).toBe(true);
+        expect((await b.readSettings())!.version).toBe(3);
+      });
+    });
+
     describe('life cycle', () => {
       it('answers ping, and refuses every operation with store_unavailable once closed', async () => {
         await a.ping();
@@ -338,6 +369,7 @@ export function describeStoreContract(
           () => closed.ping(),
           () => closed.countAttempt(subject),
           () => closed.getBinding('u-1'),
+          () => closed.readSettings(),
           () => closed.reserveSend(subject, { cooldownMs: 0, windowMs: 1000, maxInWindow: 1 }, Date.now()),
         ]) {
           const err = await op().then(

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import type { ScenarioPolicy, Template } from './domain/policy';
-import { SCENARIOS, type ScenarioName } from './domain/scenario';
+import type { ScenarioPolicy, Template } from '../domain/policy';
+import { SCENARIOS, type ScenarioName } from '../domain/scenario';
 import {
   DEFAULT_LOCALES,
   defaultTemplates,
@@ -8,7 +8,7 @@ import {
   messageBytes,
   renderMessage,
   templateProblems,
-} from './domain/template';
+} from '../domain/template';
 
 /** Everything the gateway needs, resolved and validated once at start. */
 export interface Config {
