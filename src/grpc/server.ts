@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import { bearerTokenInterceptor } from './auth';
+import { addReflection, indexDescriptorSet, REFLECTION_SERVICE_NAMES } from './reflection';
 import { DESCRIPTOR_SET_BASE64 } from '../gen/descriptors';
 import { BindingServiceService, type BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
 import {
@@ -14,6 +13,8 @@ export const SERVICE_NAMES = [
   'dingtalk.gateway.v1.VerificationService',
   'dingtalk.gateway.v1.BindingService',
 ] as const;
+
+export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 /**
  * The health name of the DingTalk dependency: NOT_SERVING while the gateway has stopped
@@ -37,7 +38,8 @@ export interface GrpcServerHandle {
 
 /**
  * Builds and binds the gRPC server: our two services, grpc.health.v1 and server
- * reflection (fed from the buf-built descriptors, so grpcurl needs no proto files).
+ * reflection v1 and v1alpha (serving the buf-built descriptors of all of them, so
+ * grpcurl needs no proto files).
  */
 export async function startGrpcServer(options: {
   address: string;
@@ -71,9 +73,11 @@ export async function startGrpcServer(options: {
   });
   health.addToServer(server);
 
-  const ours = protoLoader.loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, 'base64'));
-  const healthDef = protoLoader.loadSync(healthProtoPath);
-  new ReflectionService({ ...ours, ...healthDef }).addToServer(server);
+  addReflection(server, indexDescriptorSet(Buffer.from(DESCRIPTOR_SET_BASE64, 'base64')), [
+    ...SERVICE_NAMES,
+    HEALTH_SERVICE_NAME,
+    ...REFLECTION_SERVICE_NAMES,
+  ]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, credentials, (err, p) =>
