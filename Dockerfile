@@ -13,18 +13,23 @@ COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 # Reinstall without devDependencies: only these reach the runtime stage.
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+# The wrapper of the `dtg` client (it loads dist/cli/dtg.js), copied last so that editing it rebuilds no layer above.
+COPY bin ./bin
 
 FROM ${NODE_IMAGE} AS runtime
 # npm and corepack are not needed to run the gateway; dropping them shrinks the image and its attack surface.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
     /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+# /app/bin puts `dtg` on the PATH: `kubectl exec <pod> -c dingtalk-gateway -- dtg test login alice`.
 ENV NODE_ENV=production \
-    LISTEN_ADDRESS=0.0.0.0:50051
+    LISTEN_ADDRESS=0.0.0.0:50051 \
+    PATH=/app/bin:$PATH
 WORKDIR /app
 # Owned by root and not writable by the runtime user: the app never writes to its own files.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
 # The `node` user of the official image, by number so that runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 50051

@@ -33,6 +33,44 @@ interface HealthClient extends grpc.Client {
   ): void;
 }
 
+/** What checkHealth needs besides the address; the defaults are the container health check's. */
+export interface HealthCheckOptions {
+  /** The service to ask about; '' (the default) is the whole server. */
+  service?: string;
+  timeoutMs?: number;
+  /** Channel options, e.g. a TLS name override. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/**
+ * One grpc.health.v1 Check: resolves with the status name ('SERVING', 'NOT_SERVING', …) or
+ * rejects with the call's ServiceError. Shared by this health check and the `dtg health` command,
+ * so the health protocol is spoken in one place.
+ */
+export function checkHealth(
+  address: string,
+  creds: grpc.ChannelCredentials,
+  { service = '', timeoutMs = TIMEOUT_MS, channelOptions }: HealthCheckOptions = {},
+): Promise<string> {
+  const pkg = grpc.loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
+    grpc: {
+      health: {
+        v1: {
+          Health: new (address: string, c: grpc.ChannelCredentials, o?: grpc.ChannelOptions) => HealthClient;
+        };
+      };
+    };
+  };
+  const client = new pkg.grpc.health.v1.Health(address, creds, channelOptions);
+  return new Promise((resolve, reject) =>
+    client.check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response.status);
+    }),
+  );
+}
+
 function check(): Promise<string> {
   const config = loadConfig({ env: process.env, readFile: (p) => readFileSync(p, 'utf8') });
   // This only reads the local server's health, so its certificate is not verified (it is
@@ -45,21 +83,7 @@ function check(): Promise<string> {
         { rejectUnauthorized: false, checkServerIdentity: () => undefined },
       )
     : grpc.credentials.createInsecure();
-  const pkg = grpc.loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, c: grpc.ChannelCredentials) => HealthClient } } };
-  };
-  const client = new pkg.grpc.health.v1.Health(dialTarget(config.listenAddress), creds);
-  return new Promise((resolve, reject) =>
-    client.check(
-      { service: process.argv[2] ?? '' },
-      { deadline: Date.now() + TIMEOUT_MS },
-      (error, response) => {
-        client.close();
-        if (error) reject(error);
-        else resolve(response.status);
-      },
-    ),
-  );
+  return checkHealth(dialTarget(config.listenAddress), creds, { service: process.argv[2] ?? '' });
 }
 
 if (require.main === module) {

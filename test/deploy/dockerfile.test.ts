@@ -38,6 +38,7 @@ import {
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   main: string;
+  bin: Record<string, string>;
   engines: { node: string };
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -121,6 +122,25 @@ describe('Dockerfile instructions', () => {
     expect(lastInstall?.args).toMatch(/--omit=dev/);
   });
 
+  it("puts the package's `dtg` command on the image's PATH, keeping the base image's PATH after it", () => {
+    expect(pkg.bin.dtg).toBe('bin/dtg');
+    const wrapper = join(root, pkg.bin.dtg);
+    expect(statSync(wrapper).mode & 0o111).toBe(0o111);
+    expect(readFileSync(wrapper, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    // Once committed, git must carry the executable bit too: a checkout is what `docker build` copies.
+    const staged = execFileSync('git', ['ls-files', '-s', pkg.bin.dtg], { cwd: root, encoding: 'utf8' });
+    if (staged) expect(staged.split(' ')[0]).toBe('100755');
+    const workdir = one(runtime, 'WORKDIR').args;
+    const copied = all(runtime, 'COPY')
+      .map((i) => parseCopy(i.args))
+      .find((c) => c.sources.some((src) => src.endsWith(`/${dirname(pkg.bin.dtg)}`)))!;
+    expect(copied).toBeDefined();
+    const binDir = join(workdir, copied.dest);
+    const path = runtimeEnv.PATH.split(':');
+    expect(path[0]).toBe(binDir);
+    expect(path.slice(1)).toEqual(['$PATH']);
+  });
+
   it('keeps the build context small and never sends node_modules, dist or .git', () => {
     const context = buildContext(root);
     expect(context.some((p) => p.startsWith('node_modules/') || p.startsWith('dist/'))).toBe(false);
@@ -137,7 +157,7 @@ describe('Dockerfile instructions', () => {
 });
 
 /** Replays the build stage in `dir` (the container's / at `dir`), then assembles the runtime stage's files. */
-function replayBuild(dir: string): { buildRoot: string; appDir: string } {
+function replayBuild(dir: string): { buildRoot: string; runtimeRoot: string; appDir: string } {
   const context = buildContext(root);
   const build = stages.find((s) => s.name === parseCopy(all(runtime, 'COPY')[0].args).from)!;
   const buildRoot = join(dir, 'build');
@@ -191,7 +211,7 @@ function replayBuild(dir: string): { buildRoot: string; appDir: string } {
   }
   // Readable and traversable by the image's user, writable by root only.
   for (let d = appDir; d.startsWith(dir); d = dirname(d)) chmodSync(d, 0o755);
-  return { buildRoot, appDir };
+  return { buildRoot, runtimeRoot, appDir };
 }
 
 function duKiB(path: string): number {
@@ -200,6 +220,7 @@ function duKiB(path: string): number {
 
 describe('the build stage, replayed in a clean copy of the build context', () => {
   let dir: string;
+  let runtimeRoot: string;
   let appDir: string;
   let sim: Simulator;
   let child: ChildProcess | undefined;
@@ -211,7 +232,7 @@ describe('the build stage, replayed in a clean copy of the build context', () =>
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dtg-image-'));
     const started = Date.now();
-    ({ appDir } = replayBuild(dir));
+    ({ runtimeRoot, appDir } = replayBuild(dir));
     console.info(
       `build stage replayed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `production node_modules ${(duKiB(join(appDir, 'node_modules')) / 1024).toFixed(1)} MiB, ` +
@@ -321,6 +342,33 @@ describe('the build stage, replayed in a clean copy of the build context', () =>
     }
     expect(output).not.toContain(token);
     expect(output).not.toContain(sim.appSecret);
+  });
+
+  it('runs `dtg` from the PATH the image sets, with the token the gateway reads from the environment', () => {
+    // The image's PATH entries inside the replayed tree, then this machine's (where `node` is, as in the image).
+    const imagePath = [
+      ...runtimeEnv.PATH.split(':')
+        .filter((p) => p !== '$PATH')
+        .map((p) => join(runtimeRoot, p)),
+      process.env.PATH ?? '',
+    ].join(':');
+    const dtgEnv = { ...env, PATH: imagePath, DTG_ADDRESS: `127.0.0.1:${port}` };
+    const dtg = (...args: string[]) =>
+      spawnSync('dtg', args, { cwd: '/', env: dtgEnv, uid, gid, encoding: 'utf8', timeout: 15_000 });
+    const found = spawnSync('sh', ['-c', 'command -v dtg'], { env: dtgEnv, encoding: 'utf8' });
+    expect(found.stdout.trim()).toBe(join(appDir, 'bin', 'dtg'));
+
+    const help = dtg('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^dtg: command-line client/);
+    const health = dtg('health');
+    expect(health.stdout.trim()).toBe('health: SERVING');
+    expect(health.status).toBe(0);
+    const config = dtg('config', '--json');
+    expect(config.stderr).toBe('');
+    expect(config.status).toBe(0);
+    expect(JSON.parse(config.stdout)).toMatchObject({ mode: 'GATEWAY_MODE_LIVE', appSecretSet: true });
+    for (const r of [help, health, config]) expect(r.stdout + r.stderr).not.toContain(token);
   });
 
   it('stops on SIGTERM with exit code 0, and the health check then fails', async () => {
