@@ -63,7 +63,12 @@ const link = (typeName) => {
   return known ? `[${short}](#${anchor(name)})` : `\`${name}\``;
 };
 
-function typeOf(field) {
+function typeOf(field, message) {
+  // A map field's type is a synthetic entry message, which is not rendered: show map<K, V>.
+  const entry =
+    field.typeName &&
+    message?.nestedType.find((n) => n.options?.mapEntry && field.typeName.endsWith(`.${n.name}`));
+  if (entry) return `map&lt;${typeOf(entry.field[0])}, ${typeOf(entry.field[1])}&gt;`;
   if (field.typeName) return link(field.typeName);
   return FieldDescriptorProto_Type[field.type].toLowerCase();
 }
@@ -88,13 +93,15 @@ function renderMessage(file, m, path, prefix, lines) {
     lines.push('| field | number | type | description |', '| --- | --- | --- | --- |');
     m.field.forEach((f, i) => {
       let c = commentOf(file, [...path, MESSAGE_FIELD, i], `field ${fullName}.${f.name}`);
-      const repeated = f.label === FieldDescriptorProto_Label.REPEATED ? 'repeated ' : '';
+      const type = typeOf(f, m);
+      const repeated =
+        f.label === FieldDescriptorProto_Label.REPEATED && !type.startsWith('map&lt;') ? 'repeated ' : '';
       // descriptor.proto is proto2: an unset oneof_index reads as 0, so ask whether it is set.
       if (isFieldSet(f, FieldDescriptorProtoSchema.field.oneofIndex) && !f.proto3Optional) {
         const oneof = m.oneofDecl[f.oneofIndex].name;
         c = `${c}${c ? ' ' : ''}(one of \`${oneof}\`)`;
       }
-      lines.push(`| \`${f.name}\` | ${f.number} | ${repeated}${typeOf(f)} | ${cell(c)} |`);
+      lines.push(`| \`${f.name}\` | ${f.number} | ${repeated}${cell(type)} | ${cell(c)} |`);
     });
     lines.push('');
   }

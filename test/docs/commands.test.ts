@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { latestCode, startGateway, type TestGateway } from '../helpers/gateway';
+import { runGrpcurl } from '../helpers/grpcurl';
+import { documents, root, shellCommands, type ShellCommand } from './markdown';
+
+/**
+ * Replays every command of the README and docs/ that can run against the sandbox, in the
+ * order a reader meets them, each document against a fresh sandbox gateway: grpcurl
+ * through a client that knows nothing but what reflection serves, `dtg` as the built CLI.
+ * A command whose trailing comment starts with a gRPC status name must fail with it;
+ * every other one must succeed. `123456` stands for the code of the last message sent,
+ * PASTE_THE_ID for the last verification id, `127.0.0.1:50051` for the gateway's address.
+ *
+ * Every other command must be listed below as not runnable against the sandbox, so that a
+ * new example can never go unexercised.
+ */
+const NOT_FOR_THE_SANDBOX: ReadonlyArray<[RegExp, string]> = [
+  [/^npm (install|ci|start|test)\b/, 'the quickstart itself; test/e2e runs the entry point'],
+  [/^npm run (generate|docs|lint|typecheck|bench|proto:release|build)\b/, 'development commands'],
+  [/^npx jest\b/, 'the test runner'],
+  [/^node bench\//, 'the benchmark'],
+  [/^docker /, 'needs a Docker engine'],
+  [/^kubectl (apply|rollout|logs|create)\b/, 'needs a Kubernetes cluster'],
+  [/^([A-Z_]+=\S+ )+(NODE_ENV=\S+ )?npm start\b/, 'a live or multi-replica start'],
+];
+
+const STATUS =
+  /^(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)\b/;
+/** grpcurl exits 64 + the status code when the RPC fails. */
+const GRPC_CODES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+interface Outcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The dtg words of a command, or undefined when it does not run dtg. */
+function dtgArgs(argv: string[]): string[] | undefined {
+  if (argv[0] === 'dtg') return argv.slice(1);
+  if (argv.slice(0, 4).join(' ') === 'npm run dtg --') return argv.slice(4);
+  if (argv.slice(0, 5).join(' ') === 'npm run -s dtg --') return argv.slice(5);
+  if (argv[0] === 'kubectl' && argv[1] === 'exec') {
+    const dashes = argv.indexOf('--');
+    if (dashes > 0 && argv[dashes + 1] === 'dtg') return argv.slice(dashes + 2);
+  }
+  return undefined;
+}
+
+function runDtg(args: string[], address: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(root, 'bin', 'dtg'), ...args],
+      { env: { PATH: process.env.PATH, DTG_ADDRESS: address }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ exitCode: code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const runnable = documents()
+  .map((doc) => ({ doc, commands: shellCommands(doc) }))
+  .map(({ doc, commands }) => ({
+    doc,
+    commands: commands.filter((c) => c.argv[0] === 'grpcurl' || dtgArgs(c.argv) !== undefined),
+  }))
+  .filter((d) => d.commands.length > 0);
+
+describe('every command in the docs', () => {
+  it('is either replayed here or known not to run against the sandbox', () => {
+    const unclassified = documents()
+      .flatMap(shellCommands)
+      .filter((c) => c.argv[0] !== 'grpcurl' && dtgArgs(c.argv) === undefined)
+      .filter((c) => !NOT_FOR_THE_SANDBOX.some(([re]) => re.test(c.text)))
+      .map((c) => `${c.doc}:${c.line}: ${c.text}`);
+    expect(unclassified).toEqual([]);
+  });
+
+  it('finds the README examples (a control: the extraction works)', () => {
+    const readme = runnable.find((d) => d.doc === 'README.md')!.commands;
+    expect(readme.filter((c) => c.argv[0] === 'grpcurl').length).toBeGreaterThanOrEqual(15);
+    expect(readme.filter((c) => dtgArgs(c.argv)).length).toBeGreaterThanOrEqual(8);
+  });
+
+  describe.each(runnable)('$doc', ({ doc, commands }) => {
+    let gw: TestGateway;
+    let lastId: string | undefined;
+    let lastRecipient: string | undefined;
+    beforeAll(async () => {
+      gw = await startGateway();
+    });
+    afterAll(() => gw.stop());
+
+    const substitute = (word: string): string =>
+      word
+        .replace('127.0.0.1:50051', gw.app.grpc.address)
+        .replace('PASTE_THE_ID', () => lastId ?? 'no verification id was printed yet')
+        .replace('123456', () => (lastRecipient ? latestCode(gw, lastRecipient) : '123456'));
+
+    it.each(commands.map((c) => [`line ${c.line}: ${c.text.slice(0, 90)}`, c] as const))(
+      '%s',
+      async (_name, command: ShellCommand) => {
+        const dtg = dtgArgs(command.argv);
+        const inboxBefore = gw.app.simulator!.inbox.length;
+        const outcome = dtg
+          ? await runDtg(dtg.map(substitute), gw.app.grpc.address)
+          : await runGrpcurl(command.argv.slice(1).map(substitute));
+        const expected = STATUS.exec(command.comment)?.[1];
+        const report = `${doc}:${command.line}\n$ ${command.text}\nexit ${outcome.exitCode}\n${outcome.stdout}${outcome.stderr}`;
+
+        if (expected) {
+          const exitCode = dtg ? 1 : 64 + GRPC_CODES.indexOf(expected);
+          expect({ exitCode: outcome.exitCode, report }).toEqual({ exitCode, report });
+          // dtg names the status as it is spelled (FAILED_PRECONDITION), grpcurl in camel case (FailedPrecondition).
+          const squash = (s: string) => s.toLowerCase().replace(/_/g, '');
+          expect(squash(outcome.stderr)).toContain(squash(expected));
+          return;
+        }
+        expect({ exitCode: outcome.exitCode, report }).toEqual({ exitCode: 0, report });
+
+        const sent = gw.app.simulator!.inbox.slice(inboxBefore);
+        const isSend = dtg ? dtg[0] === 'send' : command.argv.some((a) => a.endsWith('/SendCode'));
+        if (isSend) {
+          const id = /verification[ _]?id\W+([A-Za-z0-9_-]{16,})/i.exec(outcome.stdout);
+          expect({ id: id?.[1], report }).toEqual({ id: expect.any(String), report });
+          expect(sent).toHaveLength(1);
+          lastId = id![1];
+          lastRecipient = sent[0].userid;
+        }
+        const isVerify = dtg ? dtg[0] === 'verify' : command.argv.some((a) => a.endsWith('/VerifyCode'));
+        if (isVerify) expect(outcome.stdout).toMatch(/approved/i);
+        const isTest = dtg ? dtg[0] === 'test' : command.argv.some((a) => a.endsWith('/TestScenario'));
+        if (isTest) {
+          expect(outcome.stdout).toMatch(/delivered/i);
+          expect(sent).toHaveLength(1);
+        }
+        const isHealth = dtg ? dtg[0] === 'health' : command.argv.some((a) => a.endsWith('Health/Check'));
+        if (isHealth) expect(outcome.stdout).toMatch(/SERVING/);
+      },
+    );
+  });
+});
