@@ -6,7 +6,7 @@
 // Reports { address, metricsUrl } over IPC; SIGTERM closes it.
 import { readFileSync } from 'node:fs';
 import { createApp } from '../dist/app.js';
-import { loadConfig } from '../dist/config.js';
+import { loadConfig } from '../dist/config/index.js';
 import { digestCode } from '../dist/domain/code.js';
 import { createLogger } from '../dist/logger.js';
 import { codeOf, seededUser } from './proto.mjs';

@@ -1,35 +1,41 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from './config';
+import { createActivity } from './admin/activity';
+import { createAdminService, type AdminService } from './admin/service';
+import { baseSettings, type Config } from './config';
+import { createLiveSettings, type LiveSettings } from './config/live';
+import { createSecretBox, LOCAL_BOX } from './config/secret-box';
 import { createDingTalkClient, type DingTalkClient } from './dingtalk/client';
 import { createRateGate } from './dingtalk/rate-gate';
 import { sleep } from './dingtalk/retry';
-import { startSimulator, type InboxMessage, type Simulator } from './dingtalk/simulator';
-import type { Binding } from './domain/binding';
-import { SCENARIOS } from './domain/scenario';
-import { GatewayMode, type GetConfigResponse } from './gen/dingtalk/gateway/v1/verification';
-import { scenarioToProto } from './grpc/convert';
+import type { Simulator } from './dingtalk/simulator';
+import { redirectPolicy } from './domain/login';
 import { bindingHandlers, verificationHandlers } from './grpc/handlers';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server';
+import { startHealthProbe } from './health-probe';
 import type { Logger } from './logger';
 import { createMetrics, startMetricsServer, type Metrics } from './metrics';
+import { seedSandboxBindings, splitHostPort, startSandbox } from './sandbox';
 import { createStore } from './store';
 import { createBindingService } from './verification/binding';
+import { createCodeSecret } from './verification/code-secret';
 import type { VerificationStore } from './verification/ports';
 import { createVerificationService } from './verification/service';
 
-/** Identity users the sandbox binds to its demo DingTalk users at start. */
-export const SANDBOX_BINDINGS: ReadonlyArray<Pick<Binding, 'userId' | 'dingtalkUserId'>> = [
-  { userId: 'alice', dingtalkUserId: 'demo-alice' },
-  { userId: 'bob', dingtalkUserId: 'demo-bob' },
-];
+export { SANDBOX_BINDINGS, splitHostPort } from './sandbox';
 
 export interface App {
+  /** The configuration as started (in the sandbox, with the simulator's credentials). */
   config: Config;
   grpc: GrpcServerHandle;
   store: VerificationStore;
   dingtalk: DingTalkClient;
+  /** The settings in force, changed at run time through UpdateConfig. */
+  settings: LiveSettings;
+  admin: AdminService;
   /** Present in sandbox mode: the built-in DingTalk. */
   simulator?: Simulator;
+  /** Sandbox without ADMIN_TOKEN: the file holding the generated administrator token. */
+  adminTokenFile?: string;
   metrics: Metrics;
   /** Set when METRICS_ADDRESS is configured. */
   metricsUrl?: string;
@@ -45,10 +51,11 @@ export interface AppOptions {
 
 /**
  * The composition root: the only place adapters are wired to the services.
- * Start order: sandbox simulator (if any) → store → HMAC secret → DingTalk client →
- * services → gRPC server → health SERVING. Anything that fails closes what was opened.
+ * Start order: sandbox simulator (if any) → store → HMAC secret → settings → DingTalk
+ * client → services → metrics and gRPC servers → health SERVING. Anything that
+ * fails closes what was opened, in reverse.
  */
-export async function createApp(config: Config, options: AppOptions): Promise<App> {
+export async function createApp(started: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
@@ -58,69 +65,32 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   };
 
   try {
-    let dingtalkSettings = config.dingtalk;
-    let simulator: Simulator | undefined;
-    if (config.mode === 'sandbox') {
-      const [host, port] = splitHostPort(config.sandboxAddress);
-      // As strict as DingTalk about call rates, so the sandbox shows what the gate prevents.
-      simulator = await startSimulator({
-        host,
-        port,
-        onMessage: (m) => logInbox(logger, m),
-        maxCallsPerSecond: 20,
-      });
-      opened.push(() => simulator!.close());
-      dingtalkSettings = {
-        ...config.dingtalk,
-        agentId: simulator.agentId,
-        appKey: simulator.appKey,
-        appSecret: simulator.appSecret,
-        apiUrl: simulator.url,
-        oapiUrl: simulator.url,
-      };
-    }
+    const sandbox = started.mode === 'sandbox' ? await startSandbox(started, logger) : undefined;
+    if (sandbox) opened.push(() => sandbox.simulator.close());
+    const config = sandbox?.config ?? started;
 
     const store = await createStore(config.storeUrl, { logger });
     opened.push(() => store.close());
-    // Unless configured, the HMAC key is shared through the store so every replica agrees.
-    let sharedSecret = config.codeSecret
-      ? undefined
-      : await store.getOrCreateSecret(SECRET_NAME, random(32).toString('base64'));
-    let secret = config.codeSecret ?? Buffer.from(sharedSecret!, 'base64');
-    /**
-     * Runs with every health probe. A store that lost its data (a Redis restart without
-     * persistence) gets this replica's key back, so replicas keep agreeing; if another
-     * replica re-created a different key first, the store's key wins.
-     */
-    const reconcileSecret = async () => {
-      if (sharedSecret === undefined) return;
-      const inStore = await store.getOrCreateSecret(SECRET_NAME, sharedSecret);
-      if (inStore === sharedSecret) return;
-      logger.warn(
-        { store: store.kind },
-        'the shared code secret in the store changed (was the store emptied?); using the stored one',
-      );
-      sharedSecret = inStore;
-      secret = Buffer.from(inStore, 'base64');
+    const codeSecret = await createCodeSecret(store, config.codeSecret, random, logger);
+    const metrics = createMetrics();
+    const activity = createActivity(now);
+    // One event stream feeds the audit log, the counters and the last-hour activity.
+    const audit = (event: string, fields: Record<string, unknown>) => {
+      logger.info({ audit: event, ...fields }, event);
+      metrics.onEvent(event, fields);
+      activity.onEvent(event, fields);
     };
 
     // The gRPC server starts last; until then circuit changes are only remembered.
     let reportDingTalk: (up: boolean) => void = () => undefined;
-    const metrics = createMetrics();
     const dingtalk = createDingTalkClient({
-      apiUrl: dingtalkSettings.apiUrl,
-      oapiUrl: dingtalkSettings.oapiUrl,
-      appKey: dingtalkSettings.appKey,
-      appSecret: dingtalkSettings.appSecret,
-      agentId: dingtalkSettings.agentId,
-      timeoutMs: config.dingtalk.timeoutMs,
-      maxConnections: config.dingtalk.maxConnections,
+      ...config.dingtalk,
       now,
       logger,
       acquire: createRateGate({
         perSecond: config.dingtalk.maxCallsPerSecond,
         takeSlot: store.takeSlot,
-        appKey: dingtalkSettings.appKey,
+        appKey: () => settings.current.settings.appKey,
         now,
         sleep,
       }),
@@ -135,75 +105,98 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     });
     opened.push(async () => dingtalk.close());
     metrics.attachDingTalk(dingtalk);
-    // One event stream feeds both the audit log and the counters.
-    const audit = (event: string, fields: Record<string, unknown>) => {
-      logger.info({ audit: event, ...fields }, event);
-      metrics.onEvent(event, fields);
+
+    const settings = await createLiveSettings({
+      base: baseSettings(config),
+      baseSources: config.sources,
+      store,
+      // A store only this process sees needs no key; a shared one never gets the secret in clear.
+      box: config.configEncryptionKey
+        ? createSecretBox(config.configEncryptionKey)
+        : store.kind === 'memory'
+          ? LOCAL_BOX
+          : undefined,
+      runtimeChanges: config.runtimeChanges,
+      tryCredentials: dingtalk.tryCredentials,
+      now,
+      pollMs: config.configPollMs,
+      audit,
+      logger,
+    });
+    opened.push(async () => settings.close());
+    const applyCredentials = () => {
+      const { agentId, appKey, appSecret } = settings.current.settings;
+      dingtalk.setCredentials({ agentId, appKey, appSecret });
     };
+    settings.onChange((next, previous) => {
+      const [a, b] = [next.settings, previous.settings];
+      if (a.agentId !== b.agentId || a.appKey !== b.appKey || a.appSecret !== b.appSecret) {
+        applyCredentials();
+        logger.info({ version: next.version }, 'DingTalk app credentials changed; cached token dropped');
+      }
+      logger.info({ version: next.version, by: next.updatedBy }, 'runtime settings applied');
+    });
+    applyCredentials();
+
     const verification = createVerificationService({
       store,
       dingtalk,
       settings: config,
-      secret: () => secret,
+      policies: () => settings.current.settings,
+      secret: codeSecret.current,
       now,
       random,
       audit,
     });
     opened.push(async () => verification.close());
-    const binding = createBindingService({ store, dingtalk, now, audit });
+    const binding = createBindingService({
+      store,
+      dingtalk,
+      now,
+      audit,
+      login: {
+        random,
+        settings: {
+          loginUrl: config.dingtalk.loginUrl,
+          // Unset in the sandbox: loopback callbacks, so the recipe in docs/dingtalk-login.md works.
+          redirects: redirectPolicy(config.dingtalk.loginRedirectUris, config.mode === 'sandbox'),
+          corpId: config.dingtalk.corpId,
+          clientId: () => settings.current.settings.appKey,
+        },
+      },
+    });
+    if (sandbox) await seedSandboxBindings(store, now);
 
-    if (simulator) {
-      for (const b of SANDBOX_BINDINGS) {
-        if (!(await store.getBinding(b.userId))) {
-          await store.putBinding({ ...b, source: 'dingtalk_user_id', boundAt: now() });
-        }
-      }
-    }
-
-    const configView = (): GetConfigResponse => ({
-      enabled: config.enabled,
-      mode: config.mode === 'live' ? GatewayMode.GATEWAY_MODE_LIVE : GatewayMode.GATEWAY_MODE_SANDBOX,
-      agentId: dingtalkSettings.agentId,
-      appKey: dingtalkSettings.appKey,
-      appSecretSet: dingtalkSettings.appSecret !== '',
-      storeKind: store.kind,
-      apiUrl: dingtalkSettings.apiUrl,
-      oapiUrl: dingtalkSettings.oapiUrl,
-      defaultLocale: config.defaultLocale,
-      scenarios: SCENARIOS.map((s) => {
-        const p = config.scenarios[s];
-        return {
-          scenario: scenarioToProto(s),
-          enabled: p.enabled,
-          codeLength: p.codeLength,
-          ttlSeconds: p.ttlSeconds,
-          maxAttempts: p.maxAttempts,
-          resendIntervalSeconds: p.resendIntervalSeconds,
-          maxSendsPerHour: p.maxSendsPerHour,
-          templates: Object.entries(p.templates).map(([locale, t]) => ({
-            locale,
-            title: t.title,
-            text: t.text,
-          })),
-        };
-      }),
+    let storeUp = true;
+    const admin = createAdminService({
+      live: settings,
+      facts: {
+        mode: config.mode,
+        storeKind: store.kind,
+        apiUrl: config.dingtalk.apiUrl,
+        oapiUrl: config.dingtalk.oapiUrl,
+        runtimeChanges: config.runtimeChanges,
+      },
+      storeUp: () => storeUp,
+      circuitState: dingtalk.circuitState,
+      activity,
     });
 
-    const observers = { logger, observeRpc: metrics.observeRpc, failure: metrics.failure };
     let metricsUrl: string | undefined;
     if (config.metricsAddress) {
-      const [mhost, mport] = splitHostPort(config.metricsAddress);
-      const served = await startMetricsServer(metrics, mhost, mport);
+      const served = await startMetricsServer(metrics, ...splitHostPort(config.metricsAddress));
       opened.push(() => new Promise<void>((resolve) => served.server.close(() => resolve())));
       metricsUrl = served.url;
     }
 
+    const observers = { logger, observeRpc: metrics.observeRpc, failure: metrics.failure };
     const grpc = await startGrpcServer({
       address: config.listenAddress,
-      verification: verificationHandlers(verification, configView, observers),
+      verification: verificationHandlers(verification, admin, observers, config.adminToken !== undefined),
       binding: bindingHandlers(binding, observers),
       tls: config.tls,
       authToken: config.authToken,
+      adminToken: config.adminToken,
     });
     // A start that fails closes at once; close() sets the grace for in-flight calls.
     let shutdownGraceMs = 0;
@@ -213,15 +206,16 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
     const probe = startHealthProbe(
       store,
-      reconcileSecret,
+      codeSecret.reconcile,
       (up) => {
+        storeUp = up;
         grpc.setServing(up);
         metrics.setStoreUp(up);
       },
       logger,
       config.storeProbeMs,
     );
-    opened.push(async () => clearInterval(probe));
+    opened.push(async () => probe.stop());
     grpc.setServing(true);
 
     return {
@@ -229,10 +223,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       grpc,
       store,
       dingtalk,
-      simulator,
+      settings,
+      admin,
+      simulator: sandbox?.simulator,
+      adminTokenFile: sandbox?.adminTokenFile,
       metrics,
       metricsUrl,
-      // In reverse start order: the probe stops, the server drains, then the rest closes.
+      // In reverse start order: the probe stops, the servers drain, then the rest closes.
       close: async (graceMs = 5000) => {
         shutdownGraceMs = graceMs;
         await closeAll();
@@ -242,61 +239,4 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     await closeAll();
     throw e;
   }
-}
-
-/**
- * Health follows the store: NOT_SERVING while it cannot be reached (or `alsoCheck` fails),
- * SERVING again when it returns.
- */
-function startHealthProbe(
-  store: VerificationStore,
-  alsoCheck: () => Promise<void>,
-  setUp: (up: boolean) => void,
-  logger: Logger,
-  everyMs: number,
-) {
-  let healthy = true;
-  let probing = false;
-  const timer = setInterval(() => {
-    // A probe waiting on a silent store must not be joined by more.
-    if (probing) return;
-    probing = true;
-    store
-      .ping()
-      .then(alsoCheck)
-      .then(
-        () => {
-          if (!healthy) logger.info({ store: store.kind }, 'store reachable again; health SERVING');
-          healthy = true;
-          setUp(true);
-        },
-        (e: unknown) => {
-          if (healthy)
-            logger.warn(
-              { store: store.kind, err: (e as Error).message },
-              'store unreachable; health NOT_SERVING',
-            );
-          healthy = false;
-          setUp(false);
-        },
-      )
-      .finally(() => (probing = false));
-  }, everyMs);
-  timer.unref();
-  return timer;
-}
-
-function logInbox(logger: Logger, m: InboxMessage): void {
-  // Sandbox only: this is the simulated DingTalk's inbox, shown so a newcomer can read the code.
-  logger.info(
-    { sandboxInbox: { to: m.userid, taskId: m.taskId } },
-    `[sandbox inbox] to ${m.userid}: ${m.title} | ${m.text.replace(/\s+/g, ' ')}`,
-  );
-}
-
-const SECRET_NAME = 'code-hmac';
-
-export function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
 }

@@ -167,6 +167,12 @@ export function createMetrics() {
     labelNames: ['scenario', 'status', 'dingtalk_code'] as const,
     registers: [registry],
   });
+  const recalls = new Counter({
+    name: 'dtg_recalls_total',
+    help: "Codes' messages taken back out of users' chats, by outcome: recalled, failed (after retries, or refused by DingTalk), skipped (recall switched off meanwhile)",
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const failures = new Counter({
     name: 'dtg_failures_total',
     help: 'Refused or failed calls by error kind (store_unavailable counts store errors)',
@@ -224,6 +230,9 @@ export function createMetrics() {
       else if (event === 'code.send_failed') codes.add(scenario, 'send_failed');
       else if (event === 'code.refused') codes.add(scenario, `refused_${String(f.reason)}`);
       else if (event === 'code.verified') codes.add(scenario, String(f.result));
+      else if (event === 'code.recalled') recalls.inc({ outcome: 'recalled' });
+      else if (event === 'code.recall_failed') recalls.inc({ outcome: 'failed' });
+      else if (event === 'code.recall_skipped') recalls.inc({ outcome: 'skipped' });
       else if (event === 'scenario.tested' || event === 'code.delivery') {
         deliveries.inc({ scenario, status: String(f.delivery), dingtalk_code: String(f.dingtalkCode ?? 0) });
       }

@@ -100,6 +100,8 @@ const BINDING_SOURCE: Record<number, string> = {
   [BindingSource.BINDING_SOURCE_DINGTALK_USER_ID]: 'by DingTalk userid',
   [BindingSource.BINDING_SOURCE_MOBILE]: 'by mobile number',
   [BindingSource.BINDING_SOURCE_UNION_ID]: 'by unionid',
+  [BindingSource.BINDING_SOURCE_DINGTALK_LOGIN]: 'by DingTalk login',
+  [BindingSource.BINDING_SOURCE_DINGTALK_IN_APP]: 'by DingTalk in-app login',
 };
 
 /** `alice → demo-alice (by mobile number), bound 2026-…`. */

@@ -1,6 +1,14 @@
 import { parse as parseYaml } from 'yaml';
 import type { ScenarioPolicy, Template } from '../domain/policy';
+import { redirectUriProblem } from '../domain/login';
 import { SCENARIOS, type ScenarioName } from '../domain/scenario';
+import {
+  POLICY_LIMITS,
+  SCENARIO_FIELDS,
+  type RuntimeSettings,
+  type SettingPath,
+  type SettingSource,
+} from '../domain/settings';
 import {
   DEFAULT_LOCALES,
   defaultTemplates,
@@ -31,6 +39,12 @@ export interface Config {
     /** Outages in a row that stop calls to DingTalk for circuitOpenMs; 0 = never. */
     circuitFailures: number;
     circuitOpenMs: number;
+    /** DingTalk's login host (the authorize page), e.g. https://login.dingtalk.com. */
+    loginUrl: string;
+    /** The callback URLs StartDingTalkLogin accepts, matched exactly; empty: none (the sandbox: loopback). */
+    loginRedirectUris: string[];
+    /** The organisation a DingTalk login must be for; undefined checks none. */
+    corpId: string | undefined;
   };
   /** Undefined selects the in-memory store. */
   storeUrl: string | undefined;
@@ -44,6 +58,8 @@ export interface Config {
   deliveryFollowUpMs: number;
   /** Sends per end-user IP address per hour (SendCodeRequest.client_ip); 0 = no limit. */
   maxSendsPerIpPerHour: number;
+  /** How often each replica claims due recalls from the store's shared due list. */
+  recallPollMs: number;
   /** How often the store is probed for the health status. */
   storeProbeMs: number;
   /** On SIGTERM, how long in-flight calls may take before they are cut off. */
@@ -59,6 +75,18 @@ export interface Config {
   tls: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined } | undefined;
   /** Listen on a non-loopback address with neither TLS nor a token (explicit opt-in). */
   allowInsecureListen: boolean;
+  /** Where each run-time-changeable setting's base value comes from (before runtime overrides). */
+  sources: Record<SettingPath, SettingSource>;
+  /** Whether UpdateConfig and the console may change settings; false keeps file and environment the only truth. */
+  runtimeChanges: boolean;
+  /** How often each replica reads the runtime settings from the store. */
+  configPollMs: number;
+  /** Seals the AppSecret kept in a shared store; undefined refuses to store one there. Never logged. */
+  configEncryptionKey: string | undefined;
+  /** Bearer token of the administrator (UpdateConfig, the console); distinct from authToken. Never logged. */
+  adminToken: string | undefined;
+  /** Where the admin console listens; undefined turns it off. */
+  adminAddress: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +111,7 @@ export const DEFAULT_POLICY = {
   maxAttempts: 5,
   resendIntervalSeconds: 60,
   maxSendsPerHour: 10,
+  recall: true,
 } as const;
 
 /**
@@ -149,25 +178,36 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
   }
 
   const base: Omit<ScenarioPolicy, 'scenario' | 'templates' | 'enabled'> = {
-    codeLength: r.int('CODE_LENGTH', code, 'length', DEFAULT_POLICY.codeLength, 4, 10),
-    ttlSeconds: r.int('CODE_TTL_SECONDS', code, 'ttl_seconds', DEFAULT_POLICY.ttlSeconds, 30, 86_400),
-    maxAttempts: r.int('CODE_MAX_ATTEMPTS', code, 'max_attempts', DEFAULT_POLICY.maxAttempts, 1, 100),
+    codeLength: r.int('CODE_LENGTH', code, 'length', DEFAULT_POLICY.codeLength, ...POLICY_LIMITS.code_length),
+    ttlSeconds: r.int(
+      'CODE_TTL_SECONDS',
+      code,
+      'ttl_seconds',
+      DEFAULT_POLICY.ttlSeconds,
+      ...POLICY_LIMITS.ttl_seconds,
+    ),
+    maxAttempts: r.int(
+      'CODE_MAX_ATTEMPTS',
+      code,
+      'max_attempts',
+      DEFAULT_POLICY.maxAttempts,
+      ...POLICY_LIMITS.max_attempts,
+    ),
     resendIntervalSeconds: r.int(
       'CODE_RESEND_INTERVAL_SECONDS',
       code,
       'resend_interval_seconds',
       DEFAULT_POLICY.resendIntervalSeconds,
-      0,
-      86_400,
+      ...POLICY_LIMITS.resend_interval_seconds,
     ),
     maxSendsPerHour: r.int(
       'CODE_MAX_SENDS_PER_HOUR',
       code,
       'max_sends_per_hour',
       DEFAULT_POLICY.maxSendsPerHour,
-      1,
-      1000,
+      ...POLICY_LIMITS.max_sends_per_hour,
     ),
+    recall: r.bool('CODE_RECALL', code, 'recall', DEFAULT_POLICY.recall),
   };
   const defaultLocale = r.str('DEFAULT_LOCALE', r.top, 'default_locale') ?? 'zh-CN';
   const scenarioSection = r.section('scenarios');
@@ -207,6 +247,7 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       maxCallsPerSecond: r.int('DINGTALK_MAX_CALLS_PER_SECOND', dt, 'max_calls_per_second', 20, 0, 100_000),
       circuitFailures: r.int('DINGTALK_CIRCUIT_FAILURES', dt, 'circuit_failures', 5, 0, 1000),
       circuitOpenMs: 1000 * r.int('DINGTALK_CIRCUIT_OPEN_SECONDS', dt, 'circuit_open_seconds', 10, 1, 3600),
+      ...resolveLogin(r, dt),
     },
     storeUrl: r.storeUrl('STORE_URL', r.top, 'store_url'),
     codeSecret,
@@ -222,6 +263,7 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       0,
       1_000_000,
     ),
+    recallPollMs: r.int('RECALL_POLL_MS', r.top, 'recall_poll_ms', 1000, 10, 60_000),
     shutdownGraceMs: 1000 * r.int('SHUTDOWN_GRACE_SECONDS', r.top, 'shutdown_grace_seconds', 10, 0, 3600),
     storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
     metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
@@ -232,10 +274,42 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
     authToken: undefined,
     tls: undefined,
     allowInsecureListen: false,
+    sources: baseSources(env, file, mode),
+    runtimeChanges: r.bool('CONFIG_RUNTIME_CHANGES', r.top, 'runtime_changes', true),
+    configPollMs: r.int('CONFIG_POLL_MS', r.top, 'config_poll_ms', 1000, 100, 60_000),
+    configEncryptionKey: undefined,
+    adminToken: undefined,
+    adminAddress: undefined,
   };
   Object.assign(config, resolveTransport(r, readFile, config.listenAddress));
+  Object.assign(config, resolveAdmin(r, readFile, config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Binding through DingTalk login: the login host, the allowed callback URLs, the organisation. */
+function resolveLogin(
+  r: Reader,
+  dt: Yaml,
+): Pick<Config['dingtalk'], 'loginUrl' | 'loginRedirectUris' | 'corpId'> {
+  const loginRedirectUris = r.list('DINGTALK_LOGIN_REDIRECT_URIS', dt, 'login_redirect_uris') ?? [];
+  for (const uri of loginRedirectUris) {
+    const problem = redirectUriProblem(uri);
+    if (problem)
+      r.problems.push(
+        `DINGTALK_LOGIN_REDIRECT_URIS: ${uri} ${problem}; each must be an absolute http(s) URL without a fragment`,
+      );
+  }
+  const corpId = r.str('DINGTALK_CORP_ID', dt, 'corp_id') || undefined;
+  if (corpId !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(corpId))
+    r.problems.push(
+      'DINGTALK_CORP_ID: must be the CorpId the DingTalk developer console shows (letters, digits, _ . -)',
+    );
+  return {
+    loginUrl: r.url('DINGTALK_LOGIN_URL', dt, 'login_url', 'https://login.dingtalk.com'),
+    loginRedirectUris,
+    corpId,
+  };
 }
 
 /** Caller authentication and TLS, and the rule that an open port is never unprotected by accident. */
@@ -278,6 +352,105 @@ function resolveTransport(
   return { authToken, tls, allowInsecureListen };
 }
 
+/** The administrator's credential, the console's address and the key that seals the AppSecret. */
+function resolveAdmin(
+  r: Reader,
+  readFile: (p: string) => string,
+  config: Config,
+): Pick<Config, 'adminToken' | 'adminAddress' | 'configEncryptionKey'> {
+  const secret = (name: string, key: string, minLength: number, what: string): string | undefined => {
+    let value = r.str(name, r.top, key) || undefined;
+    const file = r.str(`${name}_FILE`, r.top, `${key}_file`);
+    if (file) {
+      if (value) r.problems.push(`${name} and ${name}_FILE: set only one`);
+      value = r.fileContents(`${name}_FILE`, file, readFile);
+    }
+    if (value !== undefined && value.length < minLength)
+      r.problems.push(`${name}: must be at least ${minLength} characters (${what})`);
+    return value;
+  };
+  const adminToken = secret('ADMIN_TOKEN', 'admin_token', 16, 'use 32+ random characters');
+  if (adminToken !== undefined && adminToken === config.authToken)
+    r.problems.push(
+      'ADMIN_TOKEN: must differ from AUTH_TOKEN (the identity server must not be an administrator)',
+    );
+  const configEncryptionKey = secret(
+    'CONFIG_ENCRYPTION_KEY',
+    'config_encryption_key',
+    32,
+    'for example `openssl rand -base64 32`',
+  );
+  // The console is on by default in the sandbox, on loopback; elsewhere only where asked for.
+  const fallback = config.mode === 'sandbox' ? '127.0.0.1:50090' : '';
+  const raw = r.str('ADMIN_ADDRESS', r.top, 'admin_address') ?? fallback;
+  const adminAddress =
+    raw === '' || raw === 'off' ? undefined : r.address('ADMIN_ADDRESS', r.top, 'admin_address', raw, false);
+  if (adminAddress && !isLocalAddress(adminAddress) && !config.tls && !config.allowInsecureListen)
+    r.problems.push(
+      `ADMIN_ADDRESS: ${adminAddress} is reachable from other hosts, but the console would send its session cookie without TLS; serve TLS (TLS_CERT_FILE, TLS_KEY_FILE) or set ALLOW_INSECURE_LISTEN=true behind a TLS proxy`,
+    );
+  return { adminToken, adminAddress, configEncryptionKey };
+}
+
+/**
+ * Where each changeable setting's base value comes from, by the same precedence the reader
+ * applies: a scenario's own YAML key, then the environment, then the YAML `code` section.
+ */
+function baseSources(env: Env, file: Yaml, mode: Config['mode']): Record<SettingPath, SettingSource> {
+  const inFile = (...keys: string[]): boolean => {
+    let at: unknown = file;
+    for (const k of keys) at = isObject(at) ? at[k] : undefined;
+    return at !== undefined && at !== null;
+  };
+  const of = (envNames: string[], ...keys: string[][]): SettingSource =>
+    envNames.some((n) => env[n] !== undefined)
+      ? 'environment'
+      : keys.some((k) => inFile(...k))
+        ? 'file'
+        : 'default';
+  // In the sandbox the credentials are the simulator's.
+  const credential = (envName: string, key: string): SettingSource =>
+    mode === 'sandbox'
+      ? 'default'
+      : of([envName, `${envName}_FILE`], ['dingtalk', key], ['dingtalk', `${key}_file`]);
+  const sources = {
+    enabled: of(['GATEWAY_ENABLED'], ['enabled']),
+    agent_id: credential('DINGTALK_AGENT_ID', 'agent_id'),
+    app_key: credential('DINGTALK_APP_KEY', 'app_key'),
+    app_secret: credential('DINGTALK_APP_SECRET', 'app_secret'),
+  } as Record<SettingPath, SettingSource>;
+  const codeKeys: Record<string, [string, string]> = {
+    code_length: ['CODE_LENGTH', 'length'],
+    ttl_seconds: ['CODE_TTL_SECONDS', 'ttl_seconds'],
+    max_attempts: ['CODE_MAX_ATTEMPTS', 'max_attempts'],
+    resend_interval_seconds: ['CODE_RESEND_INTERVAL_SECONDS', 'resend_interval_seconds'],
+    max_sends_per_hour: ['CODE_MAX_SENDS_PER_HOUR', 'max_sends_per_hour'],
+    recall: ['CODE_RECALL', 'recall'],
+  };
+  for (const s of SCENARIOS) {
+    for (const f of SCENARIO_FIELDS) {
+      const own = inFile('scenarios', s, f);
+      const shared = codeKeys[f];
+      sources[`scenarios.${s}.${f}`] = own
+        ? 'file'
+        : shared
+          ? of([shared[0]], ['code', shared[1]])
+          : 'default';
+    }
+  }
+  return sources;
+}
+
+/** The run-time-changeable part of a configuration, as loaded: the base the overrides go on. */
+export const baseSettings = (c: Config): RuntimeSettings => ({
+  enabled: c.enabled,
+  agentId: c.dingtalk.agentId,
+  appKey: c.dingtalk.appKey,
+  appSecret: c.dingtalk.appSecret,
+  defaultLocale: c.defaultLocale,
+  scenarios: c.scenarios,
+});
+
 /** Unix sockets and loopback addresses are reachable from this host (or pod) only. */
 export function isLocalAddress(address: string): boolean {
   if (address.startsWith('unix:')) return true;
@@ -312,18 +485,24 @@ function resolveScenario(
   const policy: ScenarioPolicy = {
     scenario,
     enabled: r.bool(undefined, y, 'enabled', true),
-    codeLength: r.int(undefined, y, 'code_length', base.codeLength, 4, 10),
-    ttlSeconds: r.int(undefined, y, 'ttl_seconds', base.ttlSeconds, 30, 86_400),
-    maxAttempts: r.int(undefined, y, 'max_attempts', base.maxAttempts, 1, 100),
+    codeLength: r.int(undefined, y, 'code_length', base.codeLength, ...POLICY_LIMITS.code_length),
+    ttlSeconds: r.int(undefined, y, 'ttl_seconds', base.ttlSeconds, ...POLICY_LIMITS.ttl_seconds),
+    maxAttempts: r.int(undefined, y, 'max_attempts', base.maxAttempts, ...POLICY_LIMITS.max_attempts),
     resendIntervalSeconds: r.int(
       undefined,
       y,
       'resend_interval_seconds',
       base.resendIntervalSeconds,
-      0,
-      86_400,
+      ...POLICY_LIMITS.resend_interval_seconds,
     ),
-    maxSendsPerHour: r.int(undefined, y, 'max_sends_per_hour', base.maxSendsPerHour, 1, 1000),
+    maxSendsPerHour: r.int(
+      undefined,
+      y,
+      'max_sends_per_hour',
+      base.maxSendsPerHour,
+      ...POLICY_LIMITS.max_sends_per_hour,
+    ),
+    recall: r.bool(undefined, y, 'recall', base.recall),
     templates,
   };
   for (const [locale, t] of Object.entries(templates)) {
@@ -436,6 +615,22 @@ class Reader {
     }
   }
 
+  /** A comma-separated string (the environment) or a YAML list of strings; blanks dropped. */
+  list(envName: string, y: Yaml, key: string): string[] | undefined {
+    const v = this.raw(envName, y, key);
+    if (v === undefined) return undefined;
+    const items = Array.isArray(v.value)
+      ? v.value
+      : typeof v.value === 'string'
+        ? v.value.split(',')
+        : undefined;
+    if (items === undefined || !items.every((i) => typeof i === 'string')) {
+      this.problems.push(`${v.name}: must be a comma-separated string or a list of strings`);
+      return undefined;
+    }
+    return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
+  }
+
   /** Undefined (in memory) when unset; otherwise a URL of a backend the store supports. */
   storeUrl(envName: string, y: Yaml, key: string): string | undefined {
     const s = this.str(envName, y, key);
@@ -484,6 +679,9 @@ export function redactConfig(c: Config): Record<string, unknown> {
     storeUrl: c.storeUrl ? redactUrl(c.storeUrl) : 'memory',
     codeSecret: c.codeSecret ? '[set]' : '[from store]',
     authToken: c.authToken ? '[set]' : '[unset]',
+    adminToken: c.adminToken ? '[set]' : '[unset]',
+    configEncryptionKey: c.configEncryptionKey ? '[set]' : '[unset]',
+    sources: undefined,
     tls: c.tls ? { clientCertificates: c.tls.clientCa ? 'required' : 'not required' } : 'off',
     scenarios: Object.keys(c.scenarios),
   };

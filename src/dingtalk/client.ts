@@ -1,11 +1,19 @@
 import { isGatewayFailure, upstream, type GatewayFailure } from '../domain/errors';
-import type { DingTalkPort, DingTalkUser, Markdown, SendResult } from '../verification/ports';
+import type { DingTalkPort, DingTalkUser, Markdown, SendResult, UnionIdMatch } from '../verification/ports';
 import { oapiFailure, apiFailure, outcomeOf, redactErrmsg } from './envelope';
 import { createHttpClient, parseJsonBody, toNumber, toText, type Json } from './http';
-import { DEFAULT_RETRY, sleep as realSleep, withRetry, type RetryPolicy, type Sleep } from './retry';
+import {
+  DEFAULT_RETRY,
+  sleep as realSleep,
+  withRetry,
+  type RetryOptions,
+  type RetryPolicy,
+  type Sleep,
+} from './retry';
 import { readSendResult } from './send-result';
 import { createCircuit, type CircuitState } from './circuit';
 import { createTokenCache } from './token';
+import { createLoginCalls } from './client-login';
 
 /** DingTalk's limit on a work notification's `msg`, as serialized JSON. */
 export const MAX_MESSAGE_BYTES = 2048;
@@ -42,7 +50,24 @@ export interface DingTalkStats {
   calls: Record<string, Record<string, number>>;
 }
 
+/** The app the gateway speaks for. */
+export interface DingTalkCredentials {
+  agentId: number;
+  appKey: string;
+  appSecret: string;
+}
+
 export interface DingTalkClient extends DingTalkPort {
+  /**
+   * Speaks for another app from the next call on: the cached token is dropped, and calls
+   * in flight finish with the credentials they started with.
+   */
+  setCredentials(credentials: DingTalkCredentials): void;
+  /**
+   * Fetches a token with these credentials, caching nothing: resolves when DingTalk accepts
+   * them, rejects with its classified refusal (credentials, IP whitelist, …) otherwise.
+   */
+  tryCredentials(appKey: string, appSecret: string, signal?: AbortSignal): Promise<void>;
   stats(): DingTalkStats;
   /** The circuit breaker's state: 'open' while DingTalk is considered down. */
   circuitState(): CircuitState;
@@ -53,9 +78,11 @@ export interface DingTalkClient extends DingTalkPort {
 const PATHS = {
   asyncsend_v2: '/topapi/message/corpconversation/asyncsend_v2',
   getsendresult: '/topapi/message/corpconversation/getsendresult',
+  recall: '/topapi/message/corpconversation/recall',
   getbymobile: '/topapi/v2/user/getbymobile',
   getbyunionid: '/topapi/user/getbyunionid',
   user_get: '/topapi/v2/user/get',
+  getuserinfo: '/topapi/v2/user/getuserinfo',
 } as const;
 type Endpoint = keyof typeof PATHS;
 
@@ -71,7 +98,7 @@ const NOT_FOUND = new Set([60121, 33012]);
 export function createDingTalkClient(options: DingTalkClientOptions): DingTalkClient {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   const oapiUrl = options.oapiUrl.replace(/\/+$/, '');
-  const { appKey, appSecret, agentId } = options;
+  let { appKey, appSecret, agentId } = options;
   const now = options.now ?? Date.now;
   const logger = options.logger;
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
@@ -100,25 +127,24 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
     }
   };
 
-  const tokens = createTokenCache({
-    now,
-    fetch: () =>
-      observe('token', async () => {
-        const reply = await http.request({
-          endpoint: 'token',
-          method: 'POST',
-          url: `${apiUrl}/v1.0/oauth2/accessToken`,
-          data: { appKey, appSecret },
-        });
-        const json = parseJsonBody('token', reply);
-        const token = toText(json.accessToken);
-        const expiresInSeconds = toNumber(json.expireIn);
-        if (reply.status >= 200 && reply.status < 300 && token && expiresInSeconds && expiresInSeconds > 0) {
-          return { token, expiresInSeconds };
-        }
-        throw apiFailure('token', reply.status, json);
-      }),
-  });
+  const fetchToken = (key: string, secret: string, signal?: AbortSignal) =>
+    observe('token', async () => {
+      const reply = await http.request({
+        endpoint: 'token',
+        method: 'POST',
+        url: `${apiUrl}/v1.0/oauth2/accessToken`,
+        data: { appKey: key, appSecret: secret },
+        signal,
+      });
+      const json = parseJsonBody('token', reply);
+      const token = toText(json.accessToken);
+      const expiresInSeconds = toNumber(json.expireIn);
+      if (reply.status >= 200 && reply.status < 300 && token && expiresInSeconds && expiresInSeconds > 0) {
+        return { token, expiresInSeconds };
+      }
+      throw apiFailure('token', reply.status, json);
+    });
+  const tokens = createTokenCache({ now, fetch: () => fetchToken(appKey, appSecret) });
 
   const once = async (endpoint: Endpoint, body: Json, token: string, signal?: AbortSignal) => {
     await options.acquire?.(endpoint, signal);
@@ -152,10 +178,29 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
     e.detail.upstream === 'token' &&
     e.detail.endpoint !== 'token';
 
-  const oapi = (endpoint: Endpoint, body: Json, signal?: AbortSignal): Promise<Json> =>
-    circuit.run(endpoint, () => retried(endpoint, body, signal));
+  const retryOptions = (
+    endpoint: string,
+    signal?: AbortSignal,
+    maxAttempts = policy.maxAttempts,
+  ): RetryOptions => ({
+    policy: { ...policy, maxAttempts },
+    sleep: options.sleep ?? realSleep,
+    random: options.random ?? Math.random,
+    signal,
+    onRetry: (e, attempt, delayMs) =>
+      logger?.debug({ endpoint, attempt, delayMs, outcome: outcomeOf(e) }, 'retrying DingTalk call'),
+  });
 
-  const retried = (endpoint: Endpoint, body: Json, signal?: AbortSignal): Promise<Json> => {
+  /** `maxAttempts` 1: a one-time code's call, which only the token refetch may repeat. */
+  const oapi = (endpoint: Endpoint, body: Json, signal?: AbortSignal, maxAttempts?: number): Promise<Json> =>
+    circuit.run(endpoint, () => retried(endpoint, body, signal, maxAttempts));
+
+  const retried = (
+    endpoint: Endpoint,
+    body: Json,
+    signal?: AbortSignal,
+    maxAttempts?: number,
+  ): Promise<Json> => {
     let refetched = false;
     return withRetry(
       async () => {
@@ -173,14 +218,7 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
           return await once(endpoint, body, await tokens.get(signal), signal);
         }
       },
-      {
-        policy,
-        sleep: options.sleep ?? realSleep,
-        random: options.random ?? Math.random,
-        signal,
-        onRetry: (e, attempt, delayMs) =>
-          logger?.debug({ endpoint, attempt, delayMs, outcome: outcomeOf(e) }, 'retrying DingTalk call'),
-      },
+      retryOptions(endpoint, signal, maxAttempts),
     );
   };
 
@@ -205,6 +243,15 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
   };
 
   return {
+    setCredentials(next) {
+      ({ agentId, appKey, appSecret } = next);
+      tokens.clear();
+    },
+
+    async tryCredentials(key, secret, signal) {
+      await fetchToken(key, secret, signal);
+    },
+
     async sendMarkdown(userId: string, message: Markdown, signal?: AbortSignal) {
       checkUserId('asyncsend_v2', userId);
       const msg = { msgtype: 'markdown', markdown: { title: message.title, text: message.text } };
@@ -235,6 +282,18 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
       return readSendResult(json.send_result);
     },
 
+    async recall(taskId: string, signal?: AbortSignal): Promise<void> {
+      if (!/^\d{1,20}$/.test(taskId))
+        throw local('recall', 'invalid_parameter', 'the task id is not a DingTalk task id');
+      const numeric = Number(taskId);
+      // The field is msg_task_id here, unlike getsendresult's task_id.
+      await oapi(
+        'recall',
+        { agent_id: agentId, msg_task_id: Number.isSafeInteger(numeric) ? numeric : taskId },
+        signal,
+      );
+    },
+
     async findUserIdByMobile(mobile: string, signal?: AbortSignal) {
       return userIdOf('getbymobile', await lookup('getbymobile', { mobile }, signal));
     },
@@ -242,6 +301,25 @@ export function createDingTalkClient(options: DingTalkClientOptions): DingTalkCl
     async findUserIdByUnionId(unionId: string, signal?: AbortSignal) {
       return userIdOf('getbyunionid', await lookup('getbyunionid', { unionid: unionId }, signal));
     },
+
+    async getByUnionId(unionId: string, signal?: AbortSignal): Promise<UnionIdMatch | undefined> {
+      const result = await lookup('getbyunionid', { unionid: unionId }, signal);
+      const userId = userIdOf('getbyunionid', result);
+      if (!result || !userId) return undefined;
+      return { userId, contactType: toNumber(result.contact_type) ?? 0 };
+    },
+
+    // Binding through DingTalk login, with the app's current credentials (client-login.ts).
+    ...createLoginCalls({
+      apiUrl,
+      http,
+      credentials: () => ({ appKey, appSecret }),
+      observe,
+      circuit,
+      acquire: options.acquire,
+      retryOptions,
+      oapiOnce: (endpoint, body, signal) => oapi(endpoint, body, signal, 1),
+    }),
 
     async getUser(userId: string, signal?: AbortSignal): Promise<DingTalkUser | undefined> {
       checkUserId('user_get', userId);

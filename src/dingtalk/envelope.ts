@@ -33,8 +33,8 @@ export function apiFailure(endpoint: string, httpStatus: number, json: Json): Ga
   if (code) {
     return classifiedFailure(
       endpoint,
-      classifyApiError(httpStatus, code),
-      describeApiError(httpStatus, code),
+      classifyApiError(httpStatus, code, endpoint),
+      describeApiError(httpStatus, code, endpoint),
     );
   }
   const errcode = toNumber(json.errcode);

@@ -62,6 +62,12 @@ const ERRCODES: Readonly<Record<number, ErrcodeClass>> = {
   60121: c('recipient', false, RECIPIENT_HINT),
   33012: c('recipient', false, 'DingTalk says the userid is invalid'),
   40104: c('recipient', false, 'DingTalk says the mobile number is invalid'),
+  // getuserinfo's answer to an in-app auth code it does not know (不存在的临时授权码).
+  40078: c(
+    'login_code',
+    false,
+    'the DingTalk in-app auth code is invalid or was used (dd.requestAuthCode codes are single-use and valid 5 minutes); request a new one',
+  ),
   90002: c('rate_limit', true, 'DingTalk rate-limits this API globally; retried with backoff'),
   90018: c(
     'rate_limit',
@@ -111,10 +117,40 @@ const API_CODES: Readonly<Record<string, number>> = {
 };
 
 /**
- * Classifies a new-API (`/v1.0/`) error: HTTP 4xx/5xx with `{code, message}`.
- * `errcode` is the documented legacy equivalent, 0 when there is none.
+ * The login endpoints' refusals of the user's one-time code or token. DingTalk documents
+ * only that an invalid or used authCode is HTTP 400, not its `code`, so the status decides.
  */
-export function classifyApiError(httpStatus: number, code: string): ClassifiedErrcode {
+const LOGIN_CODE_HINTS: Readonly<Record<string, string>> = {
+  user_access_token:
+    'the DingTalk login code is invalid or was used (authCodes are single-use and short-lived); start the login again',
+  login_user: 'DingTalk refused the user access token of this login; start the login again',
+};
+
+/**
+ * Classifies a new-API (`/v1.0/`) error: HTTP 4xx/5xx with `{code, message}`.
+ * `errcode` is the documented legacy equivalent, 0 when there is none. `endpoint` tells
+ * the login endpoints apart, whose HTTP 400/401 is about the user's code, not our request.
+ */
+export function classifyApiError(httpStatus: number, code: string, endpoint?: string): ClassifiedErrcode {
+  const loginHint = endpoint === undefined ? undefined : LOGIN_CODE_HINTS[endpoint];
+  if (
+    loginHint !== undefined &&
+    (httpStatus === 400 || httpStatus === 401) &&
+    code !== 'invalidClientIdOrSecret' &&
+    !code.startsWith('Forbidden.')
+  ) {
+    return { errcode: 0, ...c('login_code', false, loginHint) };
+  }
+  if (endpoint === 'login_user' && code === 'Forbidden.AccessDenied.AccessTokenPermissionDenied') {
+    return {
+      errcode: 60011,
+      ...c(
+        'permission',
+        false,
+        'the app lacks the Contact.User.Read permission that reading the logged-in user needs; grant it on the DingTalk open platform',
+      ),
+    };
+  }
   const legacy = API_CODES[code];
   if (legacy !== undefined) return classifyErrcode(legacy);
   if (code === 'invalidClientIdOrSecret') return { errcode: 0, ...c('credentials', false, CREDENTIALS_HINT) };
@@ -151,7 +187,7 @@ export function describeErrcode(errcode: number, subCode?: number): string {
 }
 
 /** Like describeErrcode, for a new-API error: "HTTP 400 invalidClientIdOrSecret (credentials): …". */
-export function describeApiError(httpStatus: number, code: string): string {
-  const cls = classifyApiError(httpStatus, code);
+export function describeApiError(httpStatus: number, code: string, endpoint?: string): string {
+  const cls = classifyApiError(httpStatus, code, endpoint);
   return `HTTP ${httpStatus} ${code} (${cls.kind}): ${cls.hint}`;
 }

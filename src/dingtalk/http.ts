@@ -15,6 +15,8 @@ export interface HttpRequest {
   params?: Record<string, string>;
   /** Sent as JSON. */
   data?: unknown;
+  /** Extra request headers (the new API's `x-acs-dingtalk-access-token`). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -89,6 +91,7 @@ export function createHttpClient(options: {
           url: req.url,
           params: req.params,
           data: req.data,
+          headers: req.headers,
           signal: controller.signal,
         });
         const contentType = String(res.headers['content-type'] ?? '');

@@ -7,8 +7,8 @@ export interface RateGateOptions {
   perSecond: number;
   /** The shared schedule (the store's takeSlot). */
   takeSlot: (name: string, intervalMs: number, now: number, maxWaitMs: number) => Promise<Slot>;
-  /** Namespaces the schedules, so apps sharing a store do not share a budget. */
-  appKey: string;
+  /** Namespaces the schedules, so apps sharing a store do not share a budget; read per call (it may change at run time). */
+  appKey: () => string;
   now: () => number;
   sleep: Sleep;
   /** Longest a call waits for its slot before it is refused. Default 3000 ms. */
@@ -36,7 +36,7 @@ export function createRateGate(options: RateGateOptions) {
   return async function acquire(endpoint: string, signal?: AbortSignal): Promise<void> {
     if (perSecond <= 0) return;
     const t = now();
-    const slot = await takeSlot(`dingtalk:${options.appKey}:${endpoint}`, interval, t, maxWaitMs);
+    const slot = await takeSlot(`dingtalk:${options.appKey()}:${endpoint}`, interval, t, maxWaitMs);
     if (!slot.reserved) {
       throw upstream({
         upstream: 'rate_limit',

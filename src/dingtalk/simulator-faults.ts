@@ -8,7 +8,10 @@ export type SimEndpoint =
   | 'recall'
   | 'getbymobile'
   | 'getbyunionid'
-  | 'user_get';
+  | 'user_get'
+  | 'user_access_token'
+  | 'login_user'
+  | 'getuserinfo';
 
 /** A misbehaviour to play instead of (or before) the normal answer. */
 export type Fault =

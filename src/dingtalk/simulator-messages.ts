@@ -48,6 +48,8 @@ export interface MessagesOptions {
  */
 export function createMessages(o: MessagesOptions) {
   const inbox: InboxMessage[] = [];
+  /** The msg_task_id of every recall request, refused ones included, in order (the latest 1000). */
+  const recalls: string[] = [];
   const tasks = new Map<string, Task>();
   let nextTaskId = 256_271_667_526;
   let day = -1;
@@ -78,6 +80,7 @@ export function createMessages(o: MessagesOptions) {
 
   return {
     inbox,
+    recalls,
 
     send(body: SimJson): SimJson {
       const bad = checkAgent(body);
@@ -161,6 +164,8 @@ export function createMessages(o: MessagesOptions) {
       if (bad) return bad;
       if (body.msg_task_id === undefined) return fail(40035, '缺少参数 msg_task_id');
       const id = str(body.msg_task_id);
+      if (id !== undefined) recalls.push(id);
+      if (recalls.length > INBOX_LIMIT) recalls.splice(0, recalls.length - INBOX_LIMIT);
       if (!findTask(id)) return fail(400002, '无效的 msg_task_id');
       for (const m of inbox) if (m.taskId === id) m.recalled = true;
       return ok();
@@ -168,6 +173,7 @@ export function createMessages(o: MessagesOptions) {
 
     reset(): void {
       inbox.length = 0;
+      recalls.length = 0;
       tasks.clear();
       sentToday.clear();
       contentToday.clear();

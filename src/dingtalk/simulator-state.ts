@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SimUser } from './simulator-users';
+import type { SimLoginAccount, SimUser } from './simulator-users';
 
 export type SimJson = Record<string, unknown>;
 
@@ -53,8 +53,14 @@ export function createTokenBook(ttlSeconds: number, now: () => number) {
 
 const MOBILE = /^(\+?\d{1,4}-)?\d{6,15}$/;
 
-/** The contact look-ups; only active employees are found by mobile or unionid. */
-export function createDirectory(users: readonly SimUser[]) {
+/**
+ * The contact look-ups; only active employees are found by mobile or unionid, and
+ * getbyunionid also knows the organisation's external contacts (contact_type 1).
+ */
+export function createDirectory(
+  users: readonly SimUser[],
+  externalContacts: readonly SimLoginAccount[] = [],
+) {
   const byId = new Map(users.map((u) => [u.userid, u]));
   return {
     get: (userid: string): SimUser | undefined => byId.get(userid),
@@ -75,7 +81,11 @@ export function createDirectory(users: readonly SimUser[]) {
       const unionid = str(body.unionid);
       if (!unionid) return fail(40035, '缺少参数 unionid');
       const user = users.find((u) => u.active && u.unionid === unionid);
-      return user ? ok({ result: { contact_type: 0, userid: user.userid } }) : fail(60121, '找不到该用户');
+      if (user) return ok({ result: { contact_type: 0, userid: user.userid } });
+      const contact = externalContacts.find((c) => c.contactType === 1 && c.unionid === unionid);
+      return contact
+        ? ok({ result: { contact_type: 1, userid: contact.userid } })
+        : fail(60121, '找不到该用户');
     },
 
     getUser(body: SimJson): SimJson {

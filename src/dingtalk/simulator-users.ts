@@ -61,4 +61,45 @@ export const SIMULATOR_DEFAULTS = {
   agentId: 100000001,
   tokenTtlSeconds: 7200,
   dailyCapPerUser: 500,
+  /** The simulated organisation's CorpId, which its members' logins carry. */
+  corpId: 'ding-sandbox-corp',
+  corpName: '沙箱企业 Sandbox Corp',
+  /** The simulated app's name, as DingTalk's login page shows it. */
+  appName: 'DingTalk Gateway Sandbox',
 } as const;
+
+/**
+ * A DingTalk account that can log in with DingTalk but is no member of the simulated
+ * organisation, for the refusals of binding through DingTalk login.
+ */
+export interface SimLoginAccount {
+  name: string;
+  unionid: string;
+  /** The organisation the login is for (the token's corpId). */
+  corpId: string;
+  /**
+   * 1: an external contact of the simulated organisation, which getbyunionid answers with
+   * contact_type 1 and this userid; 0: unknown to it (getbyunionid: 60121).
+   */
+  contactType: 0 | 1;
+  /** The userid getbyunionid answers for an external contact. */
+  userid: string;
+}
+
+/** One account of another organisation and one external contact, listed on the sandbox login page. */
+export const OTHER_LOGIN_ACCOUNTS: readonly SimLoginAccount[] = [
+  {
+    name: 'Dave (another organisation)',
+    unionid: 'union-other-dave',
+    corpId: 'ding-other-corp',
+    contactType: 0,
+    userid: 'other-dave',
+  },
+  {
+    name: 'Erin (external contact)',
+    unionid: 'union-external-erin',
+    corpId: 'ding-erin-corp',
+    contactType: 1,
+    userid: 'external-erin',
+  },
+];

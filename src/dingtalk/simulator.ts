@@ -5,9 +5,10 @@ import { createFaultQueue, type Fault, type SimEndpoint } from './simulator-faul
 import { renderInboxPage } from './simulator-inbox-page';
 import { createMessages, type InboxMessage } from './simulator-messages';
 import { createDirectory, createTokenBook, fail, ok, requestId, str, type SimJson } from './simulator-state';
-import { DEMO_USERS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
+import { createLoginDesk, LOGIN_API_ENDPOINTS } from './simulator-login';
+import { DEMO_USERS, OTHER_LOGIN_ACCOUNTS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
 
-export { DEMO_USERS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
+export { DEMO_USERS, OTHER_LOGIN_ACCOUNTS, SIMULATOR_DEFAULTS, type SimUser } from './simulator-users';
 export type { InboxMessage } from './simulator-messages';
 export type { Fault, SimEndpoint } from './simulator-faults';
 
@@ -46,6 +47,8 @@ export interface Simulator {
   readonly agentId: number;
   /** Delivered messages, newest last (at most the latest 1000). */
   readonly inbox: readonly InboxMessage[];
+  /** The task id of every recall request that reached the simulated DingTalk (not faulted ones), in order; the latest 1000. */
+  readonly recalls: readonly string[];
   /** Calls answered 90018 because of maxCallsPerSecond. */
   readonly throttled: number;
   /** Requests received per endpoint, faulted ones included. */
@@ -55,8 +58,22 @@ export interface Simulator {
   clearFaults(): void;
   /** Expires every issued token: the next use answers 42001, the next fetch issues a new token. */
   expireTokens(): void;
+  /**
+   * Replaces the app's secret, as an administrator resetting it on the open platform: token
+   * fetches with the old one are refused from now on; tokens already issued stay valid.
+   */
+  rotateAppSecret(secret: string): void;
   /** Every token issued so far (for leak tests). */
   issuedTokens(): string[];
+  /** The simulated organisation's CorpId, which its members' DingTalk logins carry. */
+  readonly corpId: string;
+  /**
+   * An in-app auth code for an active member, as dd.requestAuthCode yields one in the
+   * organisation's micro-app: single-use, valid 5 minutes, resolved by getuserinfo.
+   */
+  mintInAppCode(userid: string): string;
+  /** Every user access token a DingTalk login was given (for leak tests). */
+  issuedUserTokens(): string[];
   /** Forgets messages, tasks, daily counters, call counts and faults; tokens stay valid. */
   reset(): void;
   close(): Promise<void>;
@@ -72,6 +89,9 @@ const ROUTES: Readonly<Record<string, { endpoint: SimEndpoint; method: 'GET' | '
   '/topapi/v2/user/getbymobile': { endpoint: 'getbymobile', method: 'POST' },
   '/topapi/user/getbyunionid': { endpoint: 'getbyunionid', method: 'POST' },
   '/topapi/v2/user/get': { endpoint: 'user_get', method: 'POST' },
+  '/v1.0/oauth2/userAccessToken': { endpoint: 'user_access_token', method: 'POST' },
+  '/v1.0/contact/users/me': { endpoint: 'login_user', method: 'GET' },
+  '/topapi/v2/user/getuserinfo': { endpoint: 'getuserinfo', method: 'POST' },
 };
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -80,6 +100,7 @@ interface Answer {
   status: number;
   body: string;
   contentType: string;
+  headers?: Record<string, string>;
 }
 
 const json = (status: number, value: SimJson): Answer => ({
@@ -95,11 +116,11 @@ const json = (status: number, value: SimJson): Answer => ({
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const appKey = options.appKey ?? SIMULATOR_DEFAULTS.appKey;
-  const appSecret = options.appSecret ?? SIMULATOR_DEFAULTS.appSecret;
+  let appSecret = options.appSecret ?? SIMULATOR_DEFAULTS.appSecret;
   const agentId = options.agentId ?? SIMULATOR_DEFAULTS.agentId;
   const now = options.now ?? Date.now;
   const tokens = createTokenBook(options.tokenTtlSeconds ?? SIMULATOR_DEFAULTS.tokenTtlSeconds, now);
-  const directory = createDirectory(options.users ?? DEMO_USERS);
+  const directory = createDirectory(options.users ?? DEMO_USERS, OTHER_LOGIN_ACCOUNTS);
   const messages = createMessages({
     agentId,
     dailyCapPerUser: options.dailyCapPerUser ?? SIMULATOR_DEFAULTS.dailyCapPerUser,
@@ -108,6 +129,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     onMessage: options.onMessage,
   });
   const faults = createFaultQueue();
+  const login = createLoginDesk({
+    appKey,
+    appSecret: () => appSecret,
+    appName: SIMULATOR_DEFAULTS.appName,
+    corpId: SIMULATOR_DEFAULTS.corpId,
+    corpName: SIMULATOR_DEFAULTS.corpName,
+    members: () => directory.all(),
+    others: OTHER_LOGIN_ACCOUNTS,
+    now,
+  });
   const calls: Partial<Record<SimEndpoint, number>> = {};
   const lifetime = new AbortController();
   const pause = (ms: number) =>
@@ -116,7 +147,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       () => false,
     );
 
-  const answer = (endpoint: SimEndpoint, url: URL, contentType: string, raw: string): Answer => {
+  const answer = (
+    endpoint: SimEndpoint,
+    url: URL,
+    contentType: string,
+    raw: string,
+    headers: http.IncomingHttpHeaders,
+  ): Answer => {
+    if (endpoint === 'user_access_token' || endpoint === 'login_user') {
+      const a = login.answer(endpoint, headers, contentType, raw);
+      return json(a.status, a.json);
+    }
     if (endpoint === 'token') {
       const body = /application\/json/i.test(contentType) ? parseObject(raw) : undefined;
       const key = str(body?.appKey);
@@ -167,6 +208,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         return json(200, directory.getByUnionId(body));
       case 'user_get':
         return json(200, directory.getUser(body));
+      case 'getuserinfo':
+        return json(200, login.getUserInfo(body));
     }
   };
 
@@ -202,6 +245,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     if (req.method === 'GET' && url.pathname === '/inbox.json')
       return write(res, json(200, { messages: messages.inbox }));
+    if (url.pathname === '/oauth2/auth' || url.pathname === '/oauth2/auth/confirm') {
+      const form = await readBody(req, res);
+      if (form === undefined) return;
+      return write(res, login.page(req.method ?? 'GET', url, form));
+    }
     const route = ROUTES[url.pathname];
     if (!route) return write(res, json(404, { code: 'NotFound', message: `no such API: ${url.pathname}` }));
     calls[route.endpoint] = (calls[route.endpoint] ?? 0) + 1;
@@ -233,8 +281,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     const reply =
       req.method === route.method
-        ? answer(route.endpoint, url, String(req.headers['content-type'] ?? ''), raw)
-        : route.endpoint === 'token'
+        ? answer(route.endpoint, url, String(req.headers['content-type'] ?? ''), raw, req.headers)
+        : route.endpoint === 'token' || LOGIN_API_ENDPOINTS.has(route.endpoint)
           ? json(405, { code: 'MethodNotAllowed', message: `use ${route.method}`, requestid: requestId() })
           : json(200, fail(43002, `需要${route.method}请求`));
     if (fault?.type !== 'trickle') return write(res, reply);
@@ -271,9 +319,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     host,
     port,
     appKey,
-    appSecret,
+    get appSecret() {
+      return appSecret;
+    },
     agentId,
     inbox: messages.inbox,
+    recalls: messages.recalls,
     get throttled() {
       return throttled;
     },
@@ -281,7 +332,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     inject: (endpoint, fault, times = 1) => faults.inject(endpoint, fault, times),
     clearFaults: () => faults.clear(),
     expireTokens: () => tokens.expireAll(),
+    rotateAppSecret: (secret) => {
+      appSecret = secret;
+    },
     issuedTokens: () => tokens.all(),
+    corpId: SIMULATOR_DEFAULTS.corpId,
+    mintInAppCode: (userid) => login.mintInAppCode(userid),
+    issuedUserTokens: () => login.issuedUserTokens(),
     reset() {
       faults.clear();
       messages.reset();
@@ -300,7 +357,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
 function write(res: http.ServerResponse, a: Answer): void {
   if (res.destroyed) return;
-  res.writeHead(a.status, { 'content-type': a.contentType, 'content-length': Buffer.byteLength(a.body) });
+  res.writeHead(a.status, {
+    ...a.headers,
+    'content-type': a.contentType,
+    'content-length': Buffer.byteLength(a.body),
+  });
   res.end(a.body);
 }
 

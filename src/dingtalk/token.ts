@@ -24,6 +24,11 @@ export interface TokenCache {
   get(signal?: AbortSignal): Promise<string>;
   /** Forgets `token` if it is still the cached one (a later token is kept). */
   invalidate(token: string): void;
+  /**
+   * Forgets every token, and the answer of a fetch still under way: the credentials changed,
+   * so nothing fetched with the old ones may be used.
+   */
+  clear(): void;
   /** Fetches started so far. */
   readonly fetches: number;
 }
@@ -42,13 +47,23 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   let current: Entry | undefined;
   let inflight: Promise<string> | undefined;
   let fetches = 0;
+  let generation = 0;
 
   const refresh = (): Promise<string> => {
     if (inflight) return inflight;
     fetches++;
+    const fetchedFor = generation;
     inflight = (async () => {
       try {
-        const fetched = await fetch();
+        let fetched: FetchedToken;
+        try {
+          fetched = await fetch();
+        } catch (e) {
+          if (fetchedFor !== generation) return await refresh();
+          throw e;
+        }
+        // Cleared while fetching: this token (or failure) belongs to the old credentials.
+        if (fetchedFor !== generation) return await refresh();
         const at = now();
         const lifeMs = fetched.expiresInSeconds * 1000;
         current = {
@@ -58,7 +73,7 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
         };
         return fetched.token;
       } finally {
-        inflight = undefined;
+        if (fetchedFor === generation) inflight = undefined;
       }
     })();
     return inflight;
@@ -79,6 +94,11 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
     },
     invalidate(token) {
       if (current?.token === token) current = undefined;
+    },
+    clear() {
+      generation++;
+      current = undefined;
+      inflight = undefined;
     },
     get fetches() {
       return fetches;

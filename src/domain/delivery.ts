@@ -1,3 +1,5 @@
+import type { RecallReason } from './recall';
+
 /** DingTalk's send result for one task (getsendresult), in our names. */
 export interface SendResult {
   read: string[];
@@ -27,6 +29,10 @@ export interface DeliveryRecord extends Delivery {
   sentAt: number;
   /** When DingTalk's send result was last read; equal to sentAt before the first check. */
   checkedAt: number;
+  /** When the gateway recalled the message from the user's chat; absent while it is not recalled. */
+  recalledAt?: number;
+  /** Why it was recalled; set together with recalledAt. */
+  recallReason?: RecallReason;
 }
 
 /** DingTalk keeps send results for 24 hours; so do we. */

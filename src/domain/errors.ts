@@ -23,6 +23,11 @@ export type UpstreamKind =
   | 'out_of_range'
   /** 60121/33012/40104: no such user, invalid userid, invalid mobile. */
   | 'recipient'
+  /**
+   * A DingTalk login's one-time code or user token was refused (HTTP 400/401 from
+   * userAccessToken or users/me, 40078 from getuserinfo): invalid, expired or already used.
+   */
+  | 'login_code'
   /** 90002/90018: per-API rate limits; retryable after a pause. */
   | 'rate_limit'
   /** 90020: the organisation's monthly API quota is used up. */
@@ -42,6 +47,12 @@ export type GatewayError =
   | { kind: 'invalid_argument'; field: string; message: string }
   | { kind: 'not_bound'; userId: string; message: string }
   | { kind: 'disabled'; message: string }
+  /** A state the request cannot be carried out in (runtime changes off, no encryption key, …). */
+  | { kind: 'precondition'; message: string }
+  /** The caller read a version that is no longer current. */
+  | { kind: 'conflict'; message: string }
+  /** The credential is valid but may not do this. */
+  | { kind: 'permission_denied'; message: string }
   | { kind: 'not_found'; message: string }
   | { kind: 'rate_limited'; retryAfterMs: number; message: string }
   | { kind: 'store_unavailable'; message: string; cause?: unknown }
@@ -87,6 +98,15 @@ export const notBound = (userId: string): GatewayFailure =>
 
 export const disabled = (message: string): GatewayFailure =>
   new GatewayFailure({ kind: 'disabled', message });
+
+export const precondition = (message: string): GatewayFailure =>
+  new GatewayFailure({ kind: 'precondition', message });
+
+export const conflict = (message: string): GatewayFailure =>
+  new GatewayFailure({ kind: 'conflict', message });
+
+export const permissionDenied = (message: string): GatewayFailure =>
+  new GatewayFailure({ kind: 'permission_denied', message });
 
 export const notFound = (message: string): GatewayFailure =>
   new GatewayFailure({ kind: 'not_found', message });

@@ -15,6 +15,11 @@ export interface ScenarioPolicy {
   maxAttempts: number;
   resendIntervalSeconds: number;
   maxSendsPerHour: number;
+  /**
+   * Whether a code's message is recalled from the user's chat once the code is approved,
+   * replaced, locked or expired (default true; off keeps e.g. risk warnings readable).
+   */
+  recall: boolean;
   /** Templates by BCP 47 locale tag. */
   templates: Record<string, Template>;
 }

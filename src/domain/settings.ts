@@ -21,6 +21,7 @@ export const SCENARIO_FIELDS = [
   'resend_interval_seconds',
   'max_sends_per_hour',
   'templates',
+  'recall',
 ] as const;
 export type ScenarioField = (typeof SCENARIO_FIELDS)[number];
 
@@ -60,7 +61,10 @@ export interface StoredSettings {
 }
 
 /** Limits of the numeric policy fields, shared with the start-up configuration. */
-export const POLICY_LIMITS: Record<Exclude<ScenarioField, 'enabled' | 'templates'>, [number, number]> = {
+export const POLICY_LIMITS: Record<
+  Exclude<ScenarioField, 'enabled' | 'templates' | 'recall'>,
+  [number, number]
+> = {
   code_length: [4, 10],
   ttl_seconds: [30, 86_400],
   max_attempts: [1, 100],
@@ -76,6 +80,7 @@ const POLICY_KEYS = {
   resend_interval_seconds: 'resendIntervalSeconds',
   max_sends_per_hour: 'maxSendsPerHour',
   templates: 'templates',
+  recall: 'recall',
 } as const satisfies Record<ScenarioField, keyof ScenarioPolicy>;
 
 const APP_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -100,11 +105,12 @@ export function valueAt(s: RuntimeSettings, path: SettingPath): unknown {
 
 /**
  * Checks one new value for a path and returns it normalized; throws INVALID_ARGUMENT
- * naming the path. `codeLength` is the code length in force for template checks.
+ * naming the path. Templates are measured with `codeLength` digits; settingsProblems then
+ * checks them against the code length in force.
  */
-export function checkValue(path: SettingPath, value: unknown, codeLength = 10): StoredValue {
+export function checkValue(path: SettingPath, value: unknown, codeLength = 4): StoredValue {
   const fail = (problem: string) => invalidArgument(path, problem);
-  if (path === 'enabled' || path.endsWith('.enabled')) {
+  if (path === 'enabled' || path.endsWith('.enabled') || path.endsWith('.recall')) {
     if (typeof value !== 'boolean') throw fail('must be true or false');
     return value;
   }

@@ -35,6 +35,17 @@ export function unionId(value: string, field = 'union_id'): string {
   return value;
 }
 
+/**
+ * A one-time DingTalk code (a login's authCode, an in-app auth code): printable ASCII
+ * without spaces, at most 256 characters. Its value is never echoed.
+ */
+export function authCode(value: string, field = 'auth_code'): string {
+  if (!/^[\x21-\x7e]{1,256}$/.test(value)) {
+    throw invalidArgument(field, `${describe(value)}; expected the code DingTalk returned, as it is`);
+  }
+  return value;
+}
+
 export function mobile(value: string, field = 'mobile'): string {
   const compact = value.replace(/[\s()]/g, '');
   if (!MOBILE.test(compact)) {
@@ -88,4 +99,4 @@ export function verificationId(value: string, field = 'verification_id'): string
 }
 
 export const missingTarget = () =>
-  invalidArgument('target', 'exactly one of dingtalk_user_id, mobile or union_id is required');
+  invalidArgument('target', 'exactly one of dingtalk_user_id, mobile, union_id or auth_code is required');

@@ -5,7 +5,13 @@ import type { Judgement } from '../domain/code';
 import type { ScenarioName } from '../domain/scenario';
 import { BindingSource } from '../gen/dingtalk/gateway/v1/binding';
 import { Scenario } from '../gen/dingtalk/gateway/v1/scenario';
-import { DeliveryStatus, RecipientSource, VerifyResult } from '../gen/dingtalk/gateway/v1/verification';
+import type { RecallReason as DomainRecallReason } from '../domain/recall';
+import {
+  DeliveryStatus,
+  RecallReason,
+  RecipientSource,
+  VerifyResult,
+} from '../gen/dingtalk/gateway/v1/verification';
 import type { RecipientSource as DomainRecipientSource } from '../verification/service';
 
 /** Proto ⇄ domain translations; nothing else. */
@@ -43,6 +49,8 @@ export const BINDING_SOURCE: Record<DomainBindingSource, BindingSource> = {
   dingtalk_user_id: BindingSource.BINDING_SOURCE_DINGTALK_USER_ID,
   mobile: BindingSource.BINDING_SOURCE_MOBILE,
   union_id: BindingSource.BINDING_SOURCE_UNION_ID,
+  dingtalk_login: BindingSource.BINDING_SOURCE_DINGTALK_LOGIN,
+  dingtalk_in_app: BindingSource.BINDING_SOURCE_DINGTALK_IN_APP,
 };
 
 export const VERIFY_RESULT: Record<Judgement['result'], VerifyResult> = {
@@ -58,4 +66,11 @@ export const DELIVERY_STATUS: Record<Delivery['status'], DeliveryStatus> = {
   delivered: DeliveryStatus.DELIVERY_STATUS_DELIVERED,
   dropped: DeliveryStatus.DELIVERY_STATUS_DROPPED,
   failed: DeliveryStatus.DELIVERY_STATUS_FAILED,
+};
+
+export const RECALL_REASON: Record<DomainRecallReason, RecallReason> = {
+  approved: RecallReason.RECALL_REASON_APPROVED,
+  replaced: RecallReason.RECALL_REASON_REPLACED,
+  locked: RecallReason.RECALL_REASON_LOCKED,
+  expired: RecallReason.RECALL_REASON_EXPIRED,
 };

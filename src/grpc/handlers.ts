@@ -2,14 +2,19 @@ import type { Binding } from '../domain/binding';
 import { isScenarioName } from '../domain/scenario';
 import { Scenario } from '../gen/dingtalk/gateway/v1/scenario';
 import type { BindingServiceServer } from '../gen/dingtalk/gateway/v1/binding';
-import type { Binding as ProtoBinding } from '../gen/dingtalk/gateway/v1/binding';
-import type { GetConfigResponse, VerificationServiceServer } from '../gen/dingtalk/gateway/v1/verification';
+import type { Binding as ProtoBinding, BindUserRequest } from '../gen/dingtalk/gateway/v1/binding';
+import { RecallReason, type VerificationServiceServer } from '../gen/dingtalk/gateway/v1/verification';
+import type { AdminService } from '../admin/service';
+import { permissionDenied } from '../domain/errors';
+import { NO_ADMIN } from './auth';
+import { configToProto, settingsChangeFromProto } from './config-convert';
 import type { Observers } from './unary';
-import type { BindingService } from '../verification/binding';
+import type { BindingService, BindTarget } from '../verification/binding';
 import type { VerificationService } from '../verification/service';
 import {
   BINDING_SOURCE,
   DELIVERY_STATUS,
+  RECALL_REASON,
   RECIPIENT_SOURCE,
   scenarioFromProto,
   scenarioToProto,
@@ -22,8 +27,13 @@ const SERVICE = 'dingtalk.gateway.v1';
 /** VerificationService handlers: translate proto ⇄ domain and nothing else. */
 export function verificationHandlers(
   service: VerificationService,
-  config: () => GetConfigResponse,
+  admin: AdminService,
   observers: Observers,
+  /**
+   * Whether an administrator credential is configured, and so the auth interceptor runs and
+   * sets the principal; without one the principal header could be a client's forgery.
+   */
+  adminConfigured: boolean,
 ): VerificationServiceServer {
   return {
     sendCode: unary(`${SERVICE}.VerificationService/SendCode`, observers, async (req, { signal }) => {
@@ -59,7 +69,15 @@ export function verificationHandlers(
         verificationId: 'id' in j ? j.id : '',
       };
     }),
-    getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, observers, async () => config()),
+    getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, observers, async () =>
+      configToProto(admin.view()),
+    ),
+    updateConfig: unary(`${SERVICE}.VerificationService/UpdateConfig`, observers, async (req, ctx) => {
+      // The auth interceptor admits only the administrator; without it no one is one.
+      if (!adminConfigured || ctx.principal !== 'admin-token') throw permissionDenied(NO_ADMIN);
+      const view = await admin.update(settingsChangeFromProto(req), req.version, ctx.principal, ctx.signal);
+      return { config: configToProto(view) };
+    }),
     testScenario: unary(`${SERVICE}.VerificationService/TestScenario`, observers, async (req, { signal }) => {
       const out = await service.testScenario(
         { userId: req.userId, scenario: scenarioFromProto(req.scenario), locale: req.locale },
@@ -86,6 +104,8 @@ export function verificationHandlers(
         dingtalkCode: d.code,
         sentAt: new Date(d.sentAt),
         checkedAt: new Date(d.checkedAt),
+        recalledAt: d.recalledAt === undefined ? undefined : new Date(d.recalledAt),
+        recallReason: d.recallReason ? RECALL_REASON[d.recallReason] : RecallReason.RECALL_REASON_UNSPECIFIED,
       };
     }),
   };
@@ -98,18 +118,19 @@ const bindingToProto = (b: Binding): ProtoBinding => ({
   boundAt: new Date(b.boundAt),
 });
 
+const TARGET_KIND: Record<NonNullable<BindUserRequest['target']>['$case'], BindTarget['kind']> = {
+  dingtalkUserId: 'dingtalk_user_id',
+  mobile: 'mobile',
+  unionId: 'union_id',
+  authCode: 'auth_code',
+};
+
 /** BindingService handlers. */
 export function bindingHandlers(service: BindingService, observers: Observers): BindingServiceServer {
   return {
     bindUser: unary(`${SERVICE}.BindingService/BindUser`, observers, async (req, { signal }) => {
       const t = req.target;
-      const target = t
-        ? t.$case === 'dingtalkUserId'
-          ? ({ kind: 'dingtalk_user_id', value: t.value } as const)
-          : t.$case === 'mobile'
-            ? ({ kind: 'mobile', value: t.value } as const)
-            : ({ kind: 'union_id', value: t.value } as const)
-        : undefined;
+      const target = t ? ({ kind: TARGET_KIND[t.$case], value: t.value } as const) : undefined;
       return { binding: bindingToProto(await service.bindUser(req.userId, target, signal)) };
     }),
     unbindUser: unary(`${SERVICE}.BindingService/UnbindUser`, observers, async (req) => ({
@@ -118,5 +139,16 @@ export function bindingHandlers(service: BindingService, observers: Observers): 
     getBinding: unary(`${SERVICE}.BindingService/GetBinding`, observers, async (req) => ({
       binding: bindingToProto(await service.getBinding(req.userId)),
     })),
+    startDingTalkLogin: unary(`${SERVICE}.BindingService/StartDingTalkLogin`, observers, async (req) => {
+      const started = await service.startDingTalkLogin(req.userId, req.redirectUri);
+      return { ...started, expiresAt: new Date(started.expiresAt) };
+    }),
+    completeDingTalkLogin: unary(
+      `${SERVICE}.BindingService/CompleteDingTalkLogin`,
+      observers,
+      async (req, { signal }) => ({
+        binding: bindingToProto(await service.completeDingTalkLogin(req.state, req.authCode, signal)),
+      }),
+    ),
   };
 }

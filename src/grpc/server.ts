@@ -9,6 +9,11 @@ import {
   type VerificationServiceServer,
 } from '../gen/dingtalk/gateway/v1/verification';
 
+/** Methods only the administrator credential may call. */
+export const ADMIN_METHODS: ReadonlySet<string> = new Set([
+  '/dingtalk.gateway.v1.VerificationService/UpdateConfig',
+]);
+
 export const SERVICE_NAMES = [
   'dingtalk.gateway.v1.VerificationService',
   'dingtalk.gateway.v1.BindingService',
@@ -49,11 +54,23 @@ export async function startGrpcServer(options: {
   tls?: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined };
   /** Bearer token required on every call but health. */
   authToken?: string;
+  /** Bearer token of the administrator, the only credential UpdateConfig accepts. */
+  adminToken?: string;
 }): Promise<GrpcServerHandle> {
   const server = new grpc.Server({
     // Our largest request is far below 4 KiB; refuse anything bigger than this before decoding it.
     'grpc.max_receive_message_length': 16 * 1024,
-    interceptors: options.authToken ? [bearerTokenInterceptor(options.authToken)] : [],
+    // Without tokens no interceptor runs (VerifyCode pays nothing), and UpdateConfig refuses itself.
+    interceptors:
+      options.authToken || options.adminToken
+        ? [
+            bearerTokenInterceptor({
+              callerToken: options.authToken,
+              adminToken: options.adminToken,
+              adminMethods: ADMIN_METHODS,
+            }),
+          ]
+        : [],
   });
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(

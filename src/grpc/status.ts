@@ -16,6 +16,7 @@ const UPSTREAM_STATUS: Record<UpstreamKind, status> = {
   ip_whitelist: status.FAILED_PRECONDITION,
   out_of_range: status.FAILED_PRECONDITION,
   recipient: status.FAILED_PRECONDITION,
+  login_code: status.FAILED_PRECONDITION,
   invalid_parameter: status.INTERNAL,
 };
 
@@ -41,7 +42,12 @@ export function toStatus(error: unknown, deadlinePassed = false): MappedStatus {
       return { code: status.INVALID_ARGUMENT, details: d.message, metadata, unexpected: false };
     case 'not_bound':
     case 'disabled':
+    case 'precondition':
       return { code: status.FAILED_PRECONDITION, details: d.message, metadata, unexpected: false };
+    case 'conflict':
+      return { code: status.ABORTED, details: d.message, metadata, unexpected: false };
+    case 'permission_denied':
+      return { code: status.PERMISSION_DENIED, details: d.message, metadata, unexpected: false };
     case 'not_found':
       return { code: status.NOT_FOUND, details: d.message, metadata, unexpected: false };
     case 'rate_limited':

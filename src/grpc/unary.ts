@@ -1,6 +1,7 @@
 import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { isGatewayFailure } from '../domain/errors';
 import type { Logger } from '../logger';
+import { PRINCIPAL_HEADER } from './auth';
 import { toStatus } from './status';
 
 /** Where a call's outcome is reported: the log, and (optionally) metrics. */
@@ -15,6 +16,8 @@ export interface CallContext {
   /** Aborted when the caller cancels or its deadline passes; pass it to every I/O. */
   signal: AbortSignal;
   peer: string;
+  /** Which credential the auth interceptor accepted ("admin-token", "caller-token"); undefined without one. */
+  principal: string | undefined;
 }
 
 /**
@@ -62,6 +65,10 @@ export function unary<Req, Res>(
       get peer() {
         return call.getPeer();
       },
+      get principal() {
+        const p = call.metadata.get(PRINCIPAL_HEADER)[0];
+        return typeof p === 'string' ? p : undefined;
+      },
     };
     body(call.request, ctx).then(
       (response) => {
@@ -78,7 +85,8 @@ export function unary<Req, Res>(
         const seconds = (performance.now() - started) / 1000;
         observers.observeRpc?.(short, status[mapped.code], seconds);
         observers.failure?.(failureKind(error));
-        const fields = { method, code: status[mapped.code], ms: Math.round(seconds * 1000) };
+        // `status`, not `code`: the log redacts every field named code (verification codes).
+        const fields = { method, status: status[mapped.code], ms: Math.round(seconds * 1000) };
         if (mapped.unexpected) logger.error({ ...fields, err: error }, 'rpc failed unexpectedly');
         else logger.info({ ...fields, details: mapped.details }, 'rpc refused');
         callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata });

@@ -3,10 +3,12 @@ import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
+import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
 import { decideSend } from '../domain/policy';
 import type { VerificationStore } from '../verification/ports';
 import { subjectKey } from './keys';
+import { createMemoryRecalls } from './memory-recalls';
 
 export interface MemoryStoreOptions {
   /** The store's own clock for retention (ms). Default Date.now. */
@@ -58,6 +60,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
   const deliveries = new Map<string, DeliveryEntry>();
   const secrets = new Map<string, string>();
+  // The newest code per subject, which a newer one's recall replaces (see memory-recalls.ts).
+  const latestCodes = new Map<string, { id: string; createdAt: number; retainUntil: number }>();
+  // Started DingTalk logins by state key, each taken at most once.
+  const loginStates = new Map<string, { record: LoginState; retainUntil: number }>();
   let settings: StoredSettings | undefined;
   let closed = false;
 
@@ -73,7 +79,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   // The sweep walks the maps a slice at a time: one pass over a million codes would hold the
   // event loop for tens of milliseconds. Map iterators stay valid while entries are deleted
   // and added, so each slice resumes where the last one stopped.
-  const maps = [codes, deliveries, sends, slots] as Map<string, { retainUntil: number }>[];
+  const maps = [codes, deliveries, sends, slots, latestCodes, loginStates] as Map<
+    string,
+    { retainUntil: number }
+  >[];
   const sliceSize = options.sweepSliceSize ?? 20_000;
   let which = 0;
   let cursor = maps[0].entries();
@@ -183,6 +192,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       return entry === undefined ? undefined : { ...entry.record };
     },
 
+    ...createMemoryRecalls(open, latestCodes, now),
+
     async getOrCreateSecret(name, candidate) {
       open('getOrCreateSecret');
       const existing = secrets.get(name);
@@ -201,6 +212,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       if ((settings?.version ?? 0) !== expectedVersion) return false;
       settings = structuredClone(next);
       return true;
+    },
+
+    async putLoginState(key, record, retainMs) {
+      open('putLoginState');
+      loginStates.set(key, { record: { ...record }, retainUntil: now() + retainMs });
+    },
+
+    async takeLoginState(key) {
+      open('takeLoginState');
+      const entry = live(loginStates, key);
+      loginStates.delete(key);
+      return entry === undefined ? undefined : { ...entry.record };
     },
 
     async ping() {

@@ -15,6 +15,12 @@ export interface PostgresNames {
   settings: string;
   slot: string;
   delivery: string;
+  /** The recall due list, and each subject's newest code (see postgres-recalls.ts). */
+  recall: string;
+  recallLatest: string;
+  scheduleRecall: string;
+  /** Started DingTalk logins, by state key. */
+  login: string;
   /** The @keyv/postgres table: it takes the schema and table unquoted, so both must be plain identifiers. */
   kvSchema: string;
   kvTable: string;
@@ -50,6 +56,10 @@ export function postgresNames(schema = 'public', tablePrefix = 'gateway_'): Post
     settings: q('settings'),
     slot: q('slot'),
     delivery: q('delivery'),
+    recall: q('recall'),
+    recallLatest: q('recall_latest'),
+    scheduleRecall: q('schedule_recall_v1'),
+    login: q('login_state'),
     kvSchema: schema,
     kvTable: `${tablePrefix}kv`,
     kv: q('kv'),
@@ -109,6 +119,13 @@ CREATE TABLE IF NOT EXISTS ${n.delivery} (
   expires_at bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "${n.indexPrefix}delivery_expires_at" ON ${n.delivery} (expires_at);
+${recallDdl(n)}
+CREATE TABLE IF NOT EXISTS ${n.login} (
+  key text PRIMARY KEY,
+  record jsonb NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}login_state_expires_at" ON ${n.login} (expires_at);
 CREATE TABLE IF NOT EXISTS ${n.secret} (
   name text PRIMARY KEY,
   value text NOT NULL
@@ -237,6 +254,14 @@ export function statements(n: PostgresNames) {
       ON CONFLICT (name) DO UPDATE SET value = s.value
       RETURNING value`,
 
+    /** $1 state key, $2 the login as JSON, $3 retainMs. Keys are random: the upsert only makes a retry harmless. */
+    putLoginState: `
+      INSERT INTO ${n.login} (key, record, expires_at) VALUES ($1, $2, ${NOW_MS} + $3::bigint)
+      ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`,
+
+    /** $1 state key. Deletes and returns the row for exactly one caller: a concurrent DELETE waits, then finds it gone. */
+    takeLoginState: `DELETE FROM ${n.login} WHERE key = $1 AND expires_at > ${NOW_MS} RETURNING record`,
+
     readSettings: `SELECT doc FROM ${n.settings} WHERE name = 'runtime'`,
 
     /** $1 document, $2 its version: stored only when none is. */
@@ -248,8 +273,70 @@ export function statements(n: PostgresNames) {
     updateSettings: `
       UPDATE ${n.settings} SET version = $2, doc = $3 WHERE name = 'runtime' AND version = $1 RETURNING 1`,
 
-    sweep: [n.send, n.code, n.slot, n.delivery]
+    sweep: [n.send, n.code, n.slot, n.delivery, n.login]
+      .concat(n.recallLatest)
       .map((t) => `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS}`)
       .join('; '),
   };
+}
+
+/**
+ * The recall due list: rows claimed by DELETE … FOR UPDATE SKIP LOCKED, and per subject its
+ * newest code. schedule_recall locks the subject's row first (INSERT … ON CONFLICT DO UPDATE),
+ * so two codes of one subject scheduled at once are ordered; a plpgsql function's later
+ * statements see what committed meanwhile.
+ */
+function recallDdl(n: PostgresNames): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.recall} (
+  id text PRIMARY KEY,
+  task_id text NOT NULL,
+  user_id text NOT NULL,
+  scenario text NOT NULL,
+  created_at bigint NOT NULL,
+  sent_at bigint NOT NULL,
+  due_at bigint NOT NULL,
+  reason text NOT NULL,
+  attempts integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}recall_due_at" ON ${n.recall} (due_at);
+CREATE TABLE IF NOT EXISTS ${n.recallLatest} (
+  user_id text NOT NULL,
+  scenario text NOT NULL,
+  id text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (user_id, scenario)
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}recall_latest_expires_at" ON ${n.recallLatest} (expires_at);
+CREATE OR REPLACE FUNCTION ${n.scheduleRecall}(
+  p_id text, p_task text, p_user text, p_scenario text, p_created bigint, p_sent bigint,
+  p_due bigint, p_reason text, p_attempts integer, p_now bigint, p_keep bigint)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  cur_id text;
+  cur_created bigint;
+BEGIN
+  INSERT INTO ${n.recallLatest} AS l (user_id, scenario, id, created_at, expires_at)
+  VALUES (p_user, p_scenario, p_id, p_created, ${NOW_MS} + p_keep)
+  ON CONFLICT (user_id, scenario) DO UPDATE SET id = l.id
+  RETURNING CASE WHEN l.expires_at > ${NOW_MS} THEN l.id END, l.created_at INTO cur_id, cur_created;
+  IF cur_id IS NOT NULL AND cur_id <> p_id AND cur_created > p_created THEN
+    -- A newer code of the subject is already listed: this one is replaced.
+    p_due := least(p_due, p_now);
+    p_reason := 'replaced';
+  ELSE
+    IF cur_id IS NOT NULL AND cur_id <> p_id THEN
+      UPDATE ${n.recall} SET due_at = p_now, reason = 'replaced'
+      WHERE id = cur_id AND reason = 'expired' AND due_at > p_now;
+    END IF;
+    UPDATE ${n.recallLatest} SET id = p_id, created_at = p_created, expires_at = ${NOW_MS} + p_keep
+    WHERE user_id = p_user AND scenario = p_scenario;
+  END IF;
+  INSERT INTO ${n.recall} (id, task_id, user_id, scenario, created_at, sent_at, due_at, reason, attempts)
+  VALUES (p_id, p_task, p_user, p_scenario, p_created, p_sent, p_due, p_reason, p_attempts)
+  ON CONFLICT (id) DO UPDATE SET task_id = EXCLUDED.task_id, user_id = EXCLUDED.user_id,
+    scenario = EXCLUDED.scenario, created_at = EXCLUDED.created_at, sent_at = EXCLUDED.sent_at,
+    due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, attempts = EXCLUDED.attempts;
+END
+$fn$;`;
 }

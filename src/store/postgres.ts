@@ -5,12 +5,14 @@ import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
+import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
 import { toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
+import { postgresRecalls } from './postgres-recalls';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
 
 export interface PostgresStoreOptions {
@@ -196,6 +198,8 @@ export async function createPostgresStore(
           (await pool.query<{ record: DeliveryRecord }>(sql.getDelivery, [id])).rows[0]?.record ?? undefined,
       ),
 
+    ...postgresRecalls(pool, guard, names),
+
     getOrCreateSecret: (name, candidate) =>
       guard(
         'getOrCreateSecret',
@@ -218,6 +222,18 @@ export async function createPostgresStore(
             : await pool.query(sql.updateSettings, [expectedVersion, next.version, doc]);
         return result.rowCount === 1;
       }),
+
+    putLoginState: (key, record, retainMs) =>
+      guard('putLoginState', async () => {
+        await pool.query(sql.putLoginState, [key, JSON.stringify(record), Math.ceil(retainMs)]);
+      }),
+
+    takeLoginState: (key) =>
+      guard(
+        'takeLoginState',
+        async () =>
+          (await pool.query<{ record: LoginState }>(sql.takeLoginState, [key])).rows[0]?.record ?? undefined,
+      ),
 
     ping: () =>
       guard('ping', async () => {

@@ -115,3 +115,16 @@ if start - now > tonumber(ARGV[3]) then return {0, string.format('%d', start)} e
 redis.call('SET', KEYS[1], string.format('%d', start + interval), 'PX', math.ceil((start + interval - now) / 1000) + 1000)
 return {1, string.format('%d', start)}
 `;
+
+// DingTalk login states (binding through DingTalk login).
+
+/**
+ * KEYS[1] login state key → the stored record, or nil; the key is gone afterwards, so
+ * exactly one caller gets it. GETDEL would do the same from Redis 6.2 on; a script also
+ * runs on older servers.
+ */
+export const TAKE_LOGIN_STATE = `
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v
+`;

@@ -4,6 +4,7 @@ import { Keyv } from 'keyv';
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
+import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
 import type { SendDecision } from '../domain/policy';
 import type { StoredSettings } from '../domain/settings';
@@ -11,6 +12,7 @@ import type { SendSubject, VerificationStore } from '../verification/ports';
 import { subjectKey, toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
+import { redisRecalls } from './redis-recalls';
 import * as lua from './redis-scripts';
 
 export interface RedisStoreOptions {
@@ -212,6 +214,8 @@ export async function createRedisStore(
 
     getDelivery: (id) => guard('getDelivery', async () => (await deliveries.get(id)) ?? undefined),
 
+    ...redisRecalls(run, guard, prefix),
+
     getOrCreateSecret: (name, candidate) =>
       guard(
         'getOrCreateSecret',
@@ -234,6 +238,18 @@ export async function createRedisStore(
             [expectedVersion, next.version, JSON.stringify(next)],
           )) === 1,
       ),
+
+    putLoginState: (key, record, retainMs) =>
+      guard('putLoginState', async () => {
+        const px = String(Math.max(1, Math.ceil(retainMs)));
+        await client.sendCommand(['SET', `${prefix}login:${key}`, JSON.stringify(record), 'PX', px]);
+      }),
+
+    takeLoginState: (key) =>
+      guard('takeLoginState', async () => {
+        const raw = (await run(lua.TAKE_LOGIN_STATE, [`${prefix}login:${key}`], [])) as string | null;
+        return raw === null ? undefined : (JSON.parse(raw) as LoginState);
+      }),
 
     ping: () =>
       guard('ping', async () => {

@@ -1,25 +1,41 @@
 import type { Binding, BindingSource } from '../domain/binding';
-import { notFound } from '../domain/errors';
+import { notFound, precondition } from '../domain/errors';
 import * as check from '../domain/validation';
+import { createDingTalkLogin, type LoginSettings } from './login';
 import type { AuditSink } from './ports';
 import type { DingTalkPort, VerificationStore } from './ports';
 
 export type BindTarget =
   | { kind: 'dingtalk_user_id'; value: string }
   | { kind: 'mobile'; value: string }
-  | { kind: 'union_id'; value: string };
+  | { kind: 'union_id'; value: string }
+  /** An in-app auth code (dd.requestAuthCode in the organisation's micro-app). */
+  | { kind: 'auth_code'; value: string };
+
+const SOURCE: Record<BindTarget['kind'], BindingSource> = {
+  dingtalk_user_id: 'dingtalk_user_id',
+  mobile: 'mobile',
+  union_id: 'union_id',
+  auth_code: 'dingtalk_in_app',
+};
+
+const EXTERNAL_CONTACT =
+  'the DingTalk account is an external contact of this organisation, not a member; only members can be bound';
 
 export type BindingService = ReturnType<typeof createBindingService>;
 
 /**
  * Links identity users to DingTalk userids. Every target is checked with DingTalk
- * before it is stored, so a binding always names an active DingTalk user.
+ * before it is stored, so a binding always names an active DingTalk user. With `login`
+ * it also binds through DingTalk login (login.ts); without it those calls are refused.
  */
 export function createBindingService(deps: {
   store: VerificationStore;
   dingtalk: DingTalkPort;
   now: () => number;
   audit?: AuditSink;
+  /** DingTalk login's settings and the random source of its states. */
+  login?: { settings: LoginSettings; random: (size: number) => Buffer };
 }) {
   const { store, dingtalk, now } = deps;
   const audit: AuditSink = deps.audit ?? (() => undefined);
@@ -39,9 +55,15 @@ export function createBindingService(deps: {
         return found;
       }
       case 'union_id': {
-        const found = await dingtalk.findUserIdByUnionId(check.unionId(target.value), signal);
+        const found = await dingtalk.getByUnionId(check.unionId(target.value), signal);
         if (!found) throw notFound('no DingTalk user of this organisation has that union_id');
-        return found;
+        if (found.contactType === 1) throw precondition(EXTERNAL_CONTACT);
+        return found.userId;
+      }
+      case 'auth_code': {
+        // getuserinfo answers only for members who opened the organisation's own micro-app.
+        const found = await dingtalk.getUserInfoByAuthCode(check.authCode(target.value), signal);
+        return found.userId;
       }
     }
   }
@@ -59,11 +81,11 @@ export function createBindingService(deps: {
     const binding: Binding = {
       userId,
       dingtalkUserId,
-      source: target.kind satisfies BindingSource,
+      source: SOURCE[target.kind],
       boundAt: now(),
     };
     await store.putBinding(binding);
-    audit('binding.created', { userId, dingtalkUserId, source: target.kind });
+    audit('binding.created', { userId, dingtalkUserId, source: binding.source });
     return binding;
   }
 
@@ -81,5 +103,16 @@ export function createBindingService(deps: {
     return binding;
   }
 
-  return { bindUser, unbindUser, getBinding };
+  const login = deps.login
+    ? createDingTalkLogin({ store, dingtalk, now, audit, ...deps.login })
+    : {
+        startDingTalkLogin: async (): Promise<never> => {
+          throw precondition('DingTalk login is not configured in this gateway');
+        },
+        completeDingTalkLogin: async (): Promise<never> => {
+          throw precondition('DingTalk login is not configured in this gateway');
+        },
+      };
+
+  return { bindUser, unbindUser, getBinding, ...login };
 }

@@ -58,13 +58,17 @@ export function createDeliveryTracker(deps: DeliveryTrackerDeps) {
     if (followUpMs <= 0) return;
     const timer = setTimeout(() => {
       timers.delete(timer);
-      refresh(record, inFlight.signal).catch((e: unknown) =>
-        audit('code.delivery_unchecked', {
-          verificationId: record.verificationId,
-          taskId: record.taskId,
-          error: isGatewayFailure(e) ? e.detail.kind : 'internal',
-        }),
-      );
+      // Read again first: a recall may have noted itself on the record meanwhile.
+      store
+        .getDelivery(record.verificationId)
+        .then((latest) => refresh(latest ?? record, inFlight.signal))
+        .catch((e: unknown) =>
+          audit('code.delivery_unchecked', {
+            verificationId: record.verificationId,
+            taskId: record.taskId,
+            error: isGatewayFailure(e) ? e.detail.kind : 'internal',
+          }),
+        );
     }, followUpMs);
     timer.unref();
     timers.add(timer);

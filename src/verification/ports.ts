@@ -1,6 +1,8 @@
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord, SendResult } from '../domain/delivery';
+import type { LoginState } from '../domain/login';
+import type { RecallEntry, RecallReason } from '../domain/recall';
 import type { StoredSettings } from '../domain/settings';
 import type { SendDecision, SendRule } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
@@ -56,6 +58,30 @@ export interface VerificationStore {
   /** Stores what is known of a sent code's delivery, replacing an earlier record; kept `retainMs`. */
   putDelivery(record: DeliveryRecord, retainMs: number): Promise<void>;
   getDelivery(verificationId: string): Promise<DeliveryRecord | undefined>;
+  // The recall due list: messages to take back out of users' chats, shared by every replica.
+  /**
+   * Atomic: lists a freshly sent code's message for recall at `entry.dueAt` (upsert by
+   * verification id) and settles which code of the subject is newest, by `createdAt`: a
+   * listed older entry of the same user and scenario becomes due at `now` with reason
+   * `replaced`; when a newer one is already listed, `entry` itself is listed that way.
+   */
+  scheduleRecall(entry: RecallEntry, now: number): Promise<void>;
+  /**
+   * Atomic: makes a listed entry due at `now` at the latest, recording `reason`; false
+   * when it is not listed (never scheduled, already claimed, or recall is off).
+   */
+  expediteRecall(verificationId: string, reason: RecallReason, now: number): Promise<boolean>;
+  /**
+   * Atomic: removes and returns up to `limit` entries due at or before `now`, earliest first.
+   * Across every replica each entry is returned to exactly one caller, once; claimed entries
+   * are gone from the list (at most once: a process that dies holding them recalls nothing).
+   */
+  claimDueRecalls(now: number, limit: number): Promise<RecallEntry[]>;
+  /**
+   * Lists a claimed entry again as it is (a failed attempt, with its attempt count and the
+   * backoff's due time), replacing any entry of that id; the subject's newest code is unchanged.
+   */
+  rescheduleRecall(entry: RecallEntry): Promise<void>;
   /** Atomic set-if-absent: stores `candidate` under `name` unless a value exists; returns the value in force. */
   getOrCreateSecret(name: string, candidate: string): Promise<string>;
   /** The runtime settings document every replica applies; undefined until one is stored. */
@@ -65,6 +91,17 @@ export interface VerificationStore {
    * (0: none stored yet). False when another change came first.
    */
   writeSettings(expectedVersion: number, next: StoredSettings): Promise<boolean>;
+  /**
+   * Keeps a started DingTalk login under `key` (the state's hash, see loginStateKey) for
+   * `retainMs`; states are random, so a key is never reused.
+   */
+  putLoginState(key: string, record: LoginState, retainMs: number): Promise<void>;
+  /**
+   * Atomic take: removes the login kept under `key` and returns it, for exactly one caller
+   * across every process sharing the backend; undefined when unknown, already taken or past
+   * its retention. The caller still checks `expiresAt` against its own clock.
+   */
+  takeLoginState(key: string): Promise<LoginState | undefined>;
   /** Throws store_unavailable when the backend cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +124,19 @@ export interface DingTalkUser {
   active: boolean;
 }
 
+/** What getbyunionid says of a unionid: the userid, and 0 for a member, 1 for an external contact. */
+export interface UnionIdMatch {
+  userId: string;
+  contactType: number;
+}
+
+/** A DingTalk login's user access token: used once to read the user, never stored or logged. */
+export interface LoginToken {
+  accessToken: string;
+  /** The organisation the user picked (scope `corpid`); undefined when DingTalk named none. */
+  corpId: string | undefined;
+}
+
 /**
  * DingTalk as the service sees it. Every method throws a GatewayFailure of kind
  * `upstream` (classified errcode) or `cancelled` (signal aborted).
@@ -98,6 +148,20 @@ export interface DingTalkPort {
   findUserIdByMobile(mobile: string, signal?: AbortSignal): Promise<string | undefined>;
   findUserIdByUnionId(unionId: string, signal?: AbortSignal): Promise<string | undefined>;
   getUser(userId: string, signal?: AbortSignal): Promise<DingTalkUser | undefined>;
+  /** getbyunionid with the contact type; undefined when the unionid is not of this organisation (60121). */
+  getByUnionId(unionId: string, signal?: AbortSignal): Promise<UnionIdMatch | undefined>;
+  /**
+   * Exchanges a DingTalk login's authCode for the user's access token (userAccessToken, with
+   * the app's current AppKey/AppSecret). The code is single-use, so this is never retried;
+   * a refused code fails with upstream `login_code`.
+   */
+  exchangeLoginCode(authCode: string, signal?: AbortSignal): Promise<LoginToken>;
+  /** The logged-in user's unionId (users/me), read with their access token. */
+  getLoginUser(userAccessToken: string, signal?: AbortSignal): Promise<{ unionId: string }>;
+  /** Resolves an in-app auth code (getuserinfo; single-use, not retried): the member's userid and unionid. */
+  getUserInfoByAuthCode(authCode: string, signal?: AbortSignal): Promise<{ userId: string; unionId: string }>;
+  /** Recalls a sent work notification (asyncsend_v2's task id) from its recipients' chats. */
+  recall(taskId: string, signal?: AbortSignal): Promise<void>;
 }
 
 export type { SendResult };

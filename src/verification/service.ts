@@ -15,15 +15,20 @@ import type { ScenarioName } from '../domain/scenario';
 import { pickLocale, renderMessage } from '../domain/template';
 import * as check from '../domain/validation';
 import { createDeliveryTracker } from './delivery';
+import { createRecaller } from './recall';
 import type { AuditSink, DingTalkPort, Markdown, SendSubject, Subject, VerificationStore } from './ports';
 
 /** How long an expired code is kept so VerifyCode can say "expired" rather than "not found". */
 export const EXPIRED_RETENTION_MS = 15 * 60_000;
 
-export interface ServiceSettings {
+/** What may change at run time: read at every use, never kept (see config/live.ts). */
+export interface LivePolicies {
   enabled: boolean;
   defaultLocale: string;
   scenarios: Record<ScenarioName, ScenarioPolicy>;
+}
+
+export interface ServiceSettings {
   /** How long TestScenario polls DingTalk's send result before answering "pending". */
   deliveryCheckMs: number;
   deliveryPollMs?: number;
@@ -31,12 +36,16 @@ export interface ServiceSettings {
   deliveryFollowUpMs: number;
   /** Sends per end-user IP address per hour, over all users and scenarios; 0 = no limit. */
   maxSendsPerIpPerHour: number;
+  /** How often this replica claims due recalls from the store; 0 or unset = no recall worker. */
+  recallPollMs?: number;
 }
 
 export interface ServiceDeps {
   store: VerificationStore;
   dingtalk: DingTalkPort;
   settings: ServiceSettings;
+  /** The gateway switch, the scenarios' policies and templates in force now. */
+  policies: () => LivePolicies;
   /** HMAC key for code digests, read at each use: a key shared through the store can be re-adopted. */
   secret: () => Buffer;
   now: () => number;
@@ -92,7 +101,7 @@ export type VerificationService = ReturnType<typeof createVerificationService>;
  * the slot and discards the code, so nothing is reported sent that was not stored.
  */
 export function createVerificationService(deps: ServiceDeps) {
-  const { store, dingtalk, settings, secret, now, random } = deps;
+  const { store, dingtalk, settings, policies, secret, now, random } = deps;
   const audit: AuditSink = deps.audit ?? (() => undefined);
   const sleep = deps.sleep ?? defaultSleep;
   const deliveries = createDeliveryTracker({
@@ -102,10 +111,19 @@ export function createVerificationService(deps: ServiceDeps) {
     audit,
     followUpMs: settings.deliveryFollowUpMs,
   });
+  const recalls = createRecaller({
+    store,
+    dingtalk,
+    now,
+    audit,
+    recallOn: (scenario) => policies().scenarios[scenario].recall,
+    pollMs: settings.recallPollMs ?? 0,
+  });
 
   function policyFor(scenario: ScenarioName, forSending: boolean): ScenarioPolicy {
-    const policy = settings.scenarios[scenario];
-    if (forSending && !settings.enabled) throw disabled('the DingTalk gateway is disabled');
+    const live = policies();
+    const policy = live.scenarios[scenario];
+    if (forSending && !live.enabled) throw disabled('the DingTalk gateway is disabled');
     if (forSending && !policy.enabled) throw disabled(`scenario ${scenario} is disabled`);
     return policy;
   }
@@ -140,7 +158,7 @@ export function createVerificationService(deps: ServiceDeps) {
     ref: string,
     test: boolean,
   ): Markdown {
-    const chosen = pickLocale(Object.keys(policy.templates), locale, settings.defaultLocale);
+    const chosen = pickLocale(Object.keys(policy.templates), locale, policies().defaultLocale);
     return renderMessage({
       template: policy.templates[chosen],
       locale: chosen,
@@ -233,21 +251,36 @@ export function createVerificationService(deps: ServiceDeps) {
       recipientSource: recipient.source,
       taskId,
     });
-    // The code is sent and stored: failing to record its delivery must not undo that.
-    await deliveries
-      .track({
-        verificationId: id,
-        taskId,
-        userId,
-        scenario: raw.scenario,
-        dingtalkUserId: recipient.dingtalkUserId,
-        sentAt: at,
-        checkedAt: at,
-        ...PENDING,
-      })
-      .catch((e: unknown) =>
-        audit('code.delivery_unrecorded', { verificationId: id, taskId, error: errorKind(e) }),
-      );
+    // The code is sent and stored: failing to record its delivery or list its recall must not undo that.
+    await Promise.all([
+      deliveries
+        .track({
+          verificationId: id,
+          taskId,
+          userId,
+          scenario: raw.scenario,
+          dingtalkUserId: recipient.dingtalkUserId,
+          sentAt: at,
+          checkedAt: at,
+          ...PENDING,
+        })
+        .catch((e: unknown) =>
+          audit('code.delivery_unrecorded', { verificationId: id, taskId, error: errorKind(e) }),
+        ),
+      // Listed at the code's expiry; a newer code of this subject makes the older one due now.
+      policy.recall &&
+        recalls.schedule({
+          verificationId: id,
+          taskId,
+          userId,
+          scenario: raw.scenario,
+          createdAt: at,
+          sentAt: at,
+          dueAt: expiresAt,
+          reason: 'expired',
+          attempts: 0,
+        }),
+    ]);
     return {
       verificationId: id,
       expiresAt,
@@ -268,6 +301,13 @@ export function createVerificationService(deps: ServiceDeps) {
     let judgement = judgeAttempt(snapshot, now(), (record) => codeMatches(secret(), record, code));
     if (judgement.result === 'approve' && !(await store.consumeCode(subject, judgement.id))) {
       judgement = { result: 'not_found' };
+    }
+    // In the background: the answer never waits for a recall. The attempt that uses up the
+    // last try locks the code; later ones (too_many_attempts) find nothing more to do.
+    if (policy.recall) {
+      if (judgement.result === 'approve') recalls.expedite(judgement.id, raw.scenario, 'approved');
+      else if (judgement.result === 'wrong_code' && judgement.attemptsRemaining === 0)
+        recalls.expedite(judgement.id, raw.scenario, 'locked');
     }
     audit('code.verified', {
       userId,
@@ -325,9 +365,12 @@ export function createVerificationService(deps: ServiceDeps) {
     verifyCode,
     testScenario,
     getDelivery: deliveries.get,
-    /** Stops background delivery reads (shutdown). */
-    close: deliveries.close,
-    policyFor: (s: ScenarioName) => settings.scenarios[s],
+    /** Stops background delivery reads and recalls (shutdown; recalls under way get up to 2 s). */
+    async close(): Promise<void> {
+      deliveries.close();
+      await recalls.close();
+    },
+    policyFor: (s: ScenarioName) => policies().scenarios[s],
   };
 }
 

@@ -40,6 +40,16 @@ export const operationsOf = (store: VerificationStore): Array<[string, () => Pro
   ['putDelivery', () => store.putDelivery(pendingDelivery, 60_000)],
   ['getDelivery', () => store.getDelivery('v-1')],
   ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
+  [
+    'putLoginState',
+    () =>
+      store.putLoginState(
+        'k',
+        { userId: 'u-1', redirectUri: 'https://x/cb', createdAt: 1, expiresAt: 2 },
+        60_000,
+      ),
+  ],
+  ['takeLoginState', () => store.takeLoginState('k')],
 ];
 
 /**

@@ -43,6 +43,7 @@ describeStoreContract(
     return {
       store,
       peer,
+      reopen: () => createPostgresStore(url, { schema }),
       cleanup: async () => {
         await Promise.all([store.close(), peer.close()]);
         await sql(url, `DROP SCHEMA ${schema} CASCADE`);
@@ -104,6 +105,9 @@ describePg('postgres store across replicas', () => {
       'p_code',
       'p_delivery',
       'p_kv',
+      'p_login_state',
+      'p_recall',
+      'p_recall_latest',
       'p_secret',
       'p_send',
       'p_settings',
@@ -133,12 +137,15 @@ describePg('postgres store across replicas', () => {
       await swept.saveCode(subject, record('c1'), 100);
       expect((await swept.countAttempt(subject)).state).toBe('counted');
       await swept.reserveSend(subject, { cooldownMs: 0, windowMs: 100, maxInWindow: 1 }, Date.now());
+      const login = { userId: 'u-1', redirectUri: 'https://idp.example.com/cb', createdAt: 1, expiresAt: 2 };
+      await swept.putLoginState('k', login, 100);
       await new Promise((r) => setTimeout(r, 400));
       expect(await a.countAttempt(subject)).toEqual({ state: 'missing' });
       expect(await a.consumeCode(subject, 'c1')).toBe(false);
       const left = await sql(
         url,
-        `SELECT (SELECT count(*) FROM ${schema}.gateway_code) + (SELECT count(*) FROM ${schema}.gateway_send) AS n`,
+        `SELECT (SELECT count(*) FROM ${schema}.gateway_code) + (SELECT count(*) FROM ${schema}.gateway_send)
+           + (SELECT count(*) FROM ${schema}.gateway_login_state) AS n`,
       );
       expect(Number(left[0].n)).toBe(0);
     } finally {

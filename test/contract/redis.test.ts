@@ -26,7 +26,12 @@ describeStoreContract(
       createRedisStore(url, { keyPrefix }),
       createRedisStore(url, { keyPrefix }),
     ]);
-    return { store, peer, cleanup: async () => void (await Promise.all([store.close(), peer.close()])) };
+    return {
+      store,
+      peer,
+      reopen: () => createRedisStore(url, { keyPrefix }),
+      cleanup: async () => void (await Promise.all([store.close(), peer.close()])),
+    };
   },
   { skip },
 );

@@ -1,6 +1,8 @@
 import type { CodeRecord } from '../../src/domain/code';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { decideSend, type SendRule } from '../../src/domain/policy';
+import type { RecallEntry } from '../../src/domain/recall';
+import type { LoginState } from '../../src/domain/login';
 import type { StoredSettings } from '../../src/domain/settings';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 import { pendingDelivery } from './fixtures';
@@ -9,6 +11,8 @@ export interface StoreFixture {
   store: VerificationStore;
   /** A second store on the same data, as another replica sees it (the same object for memory). */
   peer: VerificationStore;
+  /** A new store instance on the same data, as after a restart; absent where nothing outlives the process (memory). */
+  reopen?: () => Promise<VerificationStore>;
   cleanup(): Promise<void>;
 }
 
@@ -320,6 +324,37 @@ export function describeStoreContract(
       });
     });
 
+    describe('DingTalk login states', () => {
+      const login = (userId: string): LoginState => ({
+        userId,
+        redirectUri: 'https://idp.example.com/dingtalk/callback',
+        createdAt: 1_700_000_000_000,
+        expiresAt: 1_700_000_600_000,
+      });
+
+      it('keeps a state until it is taken, once, from either replica', async () => {
+        expect(await a.takeLoginState('k1')).toBeUndefined();
+        await a.putLoginState('k1', login('u:1@corp'), 60_000);
+        await a.putLoginState('k2', login('u:2@corp'), 60_000);
+        expect(await b.takeLoginState('k1')).toEqual(login('u:1@corp'));
+        expect(await a.takeLoginState('k1')).toBeUndefined();
+        expect(await b.takeLoginState('k1')).toBeUndefined();
+        expect(await a.takeLoginState('k2')).toEqual(login('u:2@corp'));
+      });
+
+      it('gives a state to exactly one of 20 simultaneous takes', async () => {
+        await a.putLoginState('race', login('u:1@corp'), 60_000);
+        const taken = await many(20, (i) => either(i).takeLoginState('race'));
+        expect(taken.filter((t) => t !== undefined)).toEqual([login('u:1@corp')]);
+      });
+
+      it('forgets a state once its retention passes', async () => {
+        await a.putLoginState('brief', login('u:1@corp'), 150);
+        await sleep(400);
+        expect(await b.takeLoginState('brief')).toBeUndefined();
+      });
+    });
+
     describe('secrets', () => {
       it('agrees on one secret among 20 simultaneous candidates, and keeps it', async () => {
         const values = await many(20, (i) => either(i).getOrCreateSecret('hmac', `candidate-${i}`));
@@ -327,6 +362,116 @@ export function describeStoreContract(
         expect(values[0]).toMatch(/^candidate-\d+$/);
         expect(await b.getOrCreateSecret('hmac', 'late')).toBe(values[0]);
         expect(await a.getOrCreateSecret('other', 'fresh')).toBe('fresh');
+      });
+    });
+
+    describe('recall due list', () => {
+      const t0 = 1_700_000_000_000;
+      const entry = (id: string, over: Partial<RecallEntry> = {}): RecallEntry => ({
+        verificationId: id,
+        taskId: '256271667526',
+        userId: 'u:1@corp',
+        scenario: 'login',
+        createdAt: t0,
+        sentAt: t0,
+        dueAt: t0 + 300_000,
+        reason: 'expired',
+        attempts: 0,
+        ...over,
+      });
+      const ids = (entries: RecallEntry[]) => entries.map((e) => e.verificationId);
+
+      it('lists an entry until its due time, then hands it out once, intact, across both instances', async () => {
+        await a.scheduleRecall(entry('r1'), t0);
+        expect(await b.claimDueRecalls(t0 + 299_999, 10)).toEqual([]);
+        expect(await b.claimDueRecalls(t0 + 300_000, 10)).toEqual([entry('r1')]);
+        expect(await a.claimDueRecalls(t0 + 400_000, 10)).toEqual([]);
+        expect(await b.claimDueRecalls(t0 + 400_000, 10)).toEqual([]);
+      });
+
+      it('claims the earliest first, at most `limit` at a time', async () => {
+        for (const [i, due] of [3, 1, 2].entries())
+          await either(i).scheduleRecall(entry(`r${due}`, { userId: `u-${due}`, dueAt: t0 + due }), t0);
+        expect(ids(await a.claimDueRecalls(t0 + 10, 2))).toEqual(['r1', 'r2']);
+        expect(ids(await b.claimDueRecalls(t0 + 10, 2))).toEqual(['r3']);
+      });
+
+      it('makes a listed entry due now with the reason given, and says whether one was listed', async () => {
+        await a.scheduleRecall(entry('r1'), t0);
+        expect(await b.expediteRecall('r1', 'approved', t0 + 10)).toBe(true);
+        expect(await b.expediteRecall('nope', 'approved', t0 + 10)).toBe(false);
+        expect(await a.claimDueRecalls(t0 + 10, 10)).toEqual([
+          entry('r1', { dueAt: t0 + 10, reason: 'approved' }),
+        ]);
+        expect(await a.expediteRecall('r1', 'locked', t0 + 20)).toBe(false);
+      });
+
+      it('never moves a due time later when expediting', async () => {
+        await a.scheduleRecall(entry('r1', { dueAt: t0 + 5 }), t0);
+        expect(await b.expediteRecall('r1', 'locked', t0 + 50)).toBe(true);
+        expect(await a.claimDueRecalls(t0 + 5, 10)).toEqual([
+          entry('r1', { dueAt: t0 + 5, reason: 'locked' }),
+        ]);
+      });
+
+      it("makes the subject's older code due now as replaced when a newer one is scheduled", async () => {
+        await a.scheduleRecall(entry('old'), t0);
+        await a.scheduleRecall(entry('other', { userId: 'u-2' }), t0);
+        await b.scheduleRecall(entry('new', { createdAt: t0 + 60_000, dueAt: t0 + 360_000 }), t0 + 60_000);
+        expect(await a.claimDueRecalls(t0 + 60_000, 10)).toEqual([
+          entry('old', { dueAt: t0 + 60_000, reason: 'replaced' }),
+        ]);
+        expect(ids(await a.claimDueRecalls(t0 + 360_000, 10)).sort()).toEqual(['new', 'other']);
+      });
+
+      it('keeps an approved older code approved, and lists a late-comer older code as replaced at once', async () => {
+        await a.scheduleRecall(entry('old'), t0);
+        await a.expediteRecall('old', 'approved', t0 + 1);
+        await b.scheduleRecall(entry('new', { createdAt: t0 + 2 }), t0 + 2);
+        // Scheduled after the newer one (a slow send): it is replaced already.
+        await a.scheduleRecall(entry('older', { createdAt: t0 - 5 }), t0 + 3);
+        const claimed = await b.claimDueRecalls(t0 + 3, 10);
+        expect(claimed).toEqual([
+          entry('old', { dueAt: t0 + 1, reason: 'approved' }),
+          entry('older', { createdAt: t0 - 5, dueAt: t0 + 3, reason: 'replaced' }),
+        ]);
+        expect(ids(await a.claimDueRecalls(t0 + 300_000, 10))).toEqual(['new']);
+      });
+
+      it('hands each of 30 due entries to exactly one of 20 simultaneous claims', async () => {
+        for (let i = 0; i < 30; i++)
+          await either(i).scheduleRecall(entry(`r${i}`, { userId: `u-${i}`, dueAt: t0 + i }), t0);
+        const claims = await many(20, (i) => either(i).claimDueRecalls(t0 + 100, 5));
+        const all = claims.flatMap(ids).sort();
+        expect(all).toEqual(Array.from({ length: 30 }, (_, i) => `r${i}`).sort());
+      });
+
+      it('lists a claimed entry again for a retry, leaving the newest code of its subject alone', async () => {
+        await a.scheduleRecall(entry('old'), t0);
+        await a.scheduleRecall(entry('new', { createdAt: t0 + 1 }), t0 + 1);
+        const [claimed] = await b.claimDueRecalls(t0 + 1, 10);
+        expect(claimed.verificationId).toBe('old');
+        await b.rescheduleRecall({ ...claimed, attempts: 1, dueAt: t0 + 5_001 });
+        expect(await a.claimDueRecalls(t0 + 5_000, 10)).toEqual([]);
+        expect(await a.claimDueRecalls(t0 + 5_001, 10)).toEqual([
+          entry('old', { dueAt: t0 + 5_001, reason: 'replaced', attempts: 1 }),
+        ]);
+        expect(ids(await b.claimDueRecalls(t0 + 300_001, 10))).toEqual(['new']);
+      });
+
+      it('keeps the list for a new store instance on the same data (a restart)', async () => {
+        if (!fx.reopen) return; // memory: nothing outlives the process
+        await a.scheduleRecall(entry('r1'), t0);
+        await a.scheduleRecall(entry('r2', { userId: 'u-2' }), t0);
+        expect(ids(await b.claimDueRecalls(t0 + 300_000, 1))).toEqual(['r1']);
+        await Promise.all([a.close(), b.close()]);
+        const again = await fx.reopen();
+        try {
+          expect(await again.claimDueRecalls(t0 + 300_000, 10)).toEqual([entry('r2', { userId: 'u-2' })]);
+          expect(await again.claimDueRecalls(t0 + 300_000, 10)).toEqual([]);
+        } finally {
+          await again.close();
+        }
       });
     });
 

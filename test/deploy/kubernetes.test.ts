@@ -190,7 +190,7 @@ describe('deploy/kubernetes', () => {
   });
 
   it('names only settings the gateway reads, plus variables other values expand', () => {
-    const configSource = readFileSync(join(root, 'src', 'config.ts'), 'utf8');
+    const configSource = readFileSync(join(root, 'src', 'config', 'load.ts'), 'utf8');
     const known = new Set([...configSource.matchAll(/'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]));
     if (configSource.includes('env.NODE_ENV')) known.add('NODE_ENV');
     const env = [...Object.keys(configMap.data), ...(sidecar.env as Obj[]).map((e) => e.name as string)];

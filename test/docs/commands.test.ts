@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { latestCode, startGateway, type TestGateway } from '../helpers/gateway';
 import { runGrpcurl } from '../helpers/grpcurl';
-import { documents, root, shellCommands, type ShellCommand } from './markdown';
+import { loginAs, type LoginRedirect } from '../helpers/dingtalk-login';
+import { documents, read, root, shellCommands, type ShellCommand } from './markdown';
 
 /**
  * Replays every command of the README and docs/ that can run against the sandbox, in the
@@ -11,6 +12,12 @@ import { documents, root, shellCommands, type ShellCommand } from './markdown';
  * A command whose trailing comment starts with a gRPC status name must fail with it;
  * every other one must succeed. `123456` stands for the code of the last message sent,
  * PASTE_THE_ID for the last verification id, `127.0.0.1:50051` for the gateway's address.
+ *
+ * A step a person does in a browser is a comment line in the block, `# in the browser: … pick
+ * Carol …`: before the next command the test does it as a browser would, opening the last
+ * authorize_url StartDingTalkLogin printed and picking that account on the sandbox's DingTalk
+ * login page. PASTE_THE_STATE and PASTE_THE_AUTH_CODE then stand for what DingTalk's redirect
+ * carried (the `state` and `authCode` a person copies from the address bar).
  *
  * Every other command must be listed below as not runnable against the sandbox, so that a
  * new example can never go unexercised.
@@ -80,11 +87,34 @@ function runDtg(args: string[], address: string): Promise<Outcome> {
   });
 }
 
+/** The `# in the browser: … pick <Name>` lines of a document's sh blocks: the account to pick, by line. */
+function browserSteps(doc: string): Array<{ line: number; pick: string }> {
+  const steps: Array<{ line: number; pick: string }> = [];
+  let inSh = false;
+  read(doc)
+    .split('\n')
+    .forEach((text, i) => {
+      const fence = /^\s*```(\S*)\s*$/.exec(text);
+      if (fence) inSh = !inSh && fence[1] === 'sh';
+      const step = inSh && /^\s*#\s*in the browser:.*?\bpick (\p{L}+)/iu.exec(text);
+      if (step) steps.push({ line: i + 1, pick: step[1] });
+    });
+  return steps;
+}
+
 const runnable = documents()
-  .map((doc) => ({ doc, commands: shellCommands(doc) }))
-  .map(({ doc, commands }) => ({
+  .map((doc) => ({ doc, commands: shellCommands(doc), steps: browserSteps(doc) }))
+  .map(({ doc, commands, steps }) => ({
     doc,
-    commands: commands.filter((c) => c.argv[0] === 'grpcurl' || dtgArgs(c.argv) !== undefined),
+    commands: commands
+      .map((c, i) => ({
+        ...c,
+        // The browser steps between the previous command (runnable or not) and this one.
+        picks: steps
+          .filter((s) => s.line < c.line && s.line > (commands[i - 1]?.line ?? 0))
+          .map((s) => s.pick),
+      }))
+      .filter((c) => c.argv[0] === 'grpcurl' || dtgArgs(c.argv) !== undefined),
   }))
   .filter((d) => d.commands.length > 0);
 
@@ -108,6 +138,8 @@ describe('every command in the docs', () => {
     let gw: TestGateway;
     let lastId: string | undefined;
     let lastRecipient: string | undefined;
+    let lastAuthorizeUrl: string | undefined;
+    let lastRedirect: LoginRedirect | undefined;
     beforeAll(async () => {
       gw = await startGateway();
     });
@@ -117,11 +149,20 @@ describe('every command in the docs', () => {
       word
         .replace('127.0.0.1:50051', gw.app.grpc.address)
         .replace('PASTE_THE_ID', () => lastId ?? 'no verification id was printed yet')
+        .replace('PASTE_THE_STATE', () => lastRedirect?.state ?? 'no browser step came before')
+        .replace('PASTE_THE_AUTH_CODE', () => lastRedirect?.authCode ?? 'no browser step came before')
         .replace('123456', () => (lastRecipient ? latestCode(gw, lastRecipient) : '123456'));
 
     it.each(commands.map((c) => [`line ${c.line}: ${c.text.slice(0, 90)}`, c] as const))(
       '%s',
-      async (_name, command: ShellCommand) => {
+      async (_name, command: ShellCommand & { picks: string[] }) => {
+        for (const pick of command.picks) {
+          expect({ pick, authorizeUrl: lastAuthorizeUrl }).toEqual({
+            pick,
+            authorizeUrl: expect.any(String),
+          });
+          lastRedirect = await loginAs(lastAuthorizeUrl!, pick);
+        }
         const dtg = dtgArgs(command.argv);
         const inboxBefore = gw.app.simulator!.inbox.length;
         const outcome = dtg
@@ -156,6 +197,8 @@ describe('every command in the docs', () => {
           expect(outcome.stdout).toMatch(/delivered/i);
           expect(sent).toHaveLength(1);
         }
+        const authorize = /"authorize_?url"\s*:\s*"([^"]+)"/i.exec(outcome.stdout);
+        if (authorize) lastAuthorizeUrl = authorize[1];
         const isHealth = dtg ? dtg[0] === 'health' : command.argv.some((a) => a.endsWith('Health/Check'));
         if (isHealth) expect(outcome.stdout).toMatch(/SERVING/);
       },

@@ -23,9 +23,12 @@ const REQUESTS: Record<string, { fromPartial(o: object): unknown }> = {
   getConfig: verification.GetConfigRequest,
   testScenario: verification.TestScenarioRequest,
   getDelivery: verification.GetDeliveryRequest,
+  updateConfig: verification.UpdateConfigRequest,
   bindUser: binding.BindUserRequest,
   unbindUser: binding.UnbindUserRequest,
   getBinding: binding.GetBindingRequest,
+  startDingTalkLogin: binding.StartDingTalkLoginRequest,
+  completeDingTalkLogin: binding.CompleteDingTalkLoginRequest,
 };
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createClient } from '@redis/client';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,4 +82,34 @@ export async function startRedis(opts: { throwaway?: boolean } = {}): Promise<Re
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every key and value in the server, as text: for proving that something is stored nowhere. */
+export async function dumpRedis(url: string): Promise<string> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    const out: string[] = [];
+    for await (const keys of client.scanIterator({ COUNT: 1000 })) {
+      for (const key of ([] as string[]).concat(keys)) {
+        const type = await client.type(key);
+        const value =
+          type === 'string'
+            ? await client.get(key)
+            : type === 'hash'
+              ? await client.hGetAll(key)
+              : type === 'zset'
+                ? await client.zRange(key, 0, -1)
+                : type === 'list'
+                  ? await client.lRange(key, 0, -1)
+                  : type === 'set'
+                    ? await client.sMembers(key)
+                    : `<${type}>`;
+        out.push(`${key} = ${JSON.stringify(value)}`);
+      }
+    }
+    return out.join('\n');
+  } finally {
+    await client.close();
+  }
 }

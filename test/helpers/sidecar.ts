@@ -19,6 +19,7 @@ export function startSidecar(env: Record<string, string>): Promise<Sidecar> {
       PATH: process.env.PATH ?? '',
       LISTEN_ADDRESS: '127.0.0.1:0',
       SANDBOX_ADDRESS: '127.0.0.1:0',
+      ADMIN_ADDRESS: '127.0.0.1:0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

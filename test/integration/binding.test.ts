@@ -59,7 +59,7 @@ describe('BindingService', () => {
   it('requires a target and valid ids', async () => {
     const none = await rpcError(gw.binding.bindUser({ userId: 'u6', target: undefined }));
     expect(none.code).toBe(status.INVALID_ARGUMENT);
-    expect(none.details).toContain('target: exactly one of dingtalk_user_id, mobile or union_id');
+    expect(none.details).toContain('target: exactly one of dingtalk_user_id, mobile, union_id or auth_code');
     const bad = await rpcError(
       gw.binding.bindUser({ userId: '', target: { $case: 'dingtalkUserId', value: 'demo-bob' } }),
     );

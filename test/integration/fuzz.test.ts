@@ -125,12 +125,25 @@ describe('hostile input', () => {
       hostile.map((value) => ({ $case: 'dingtalkUserId' as const, value })),
       hostile.map((value) => ({ $case: 'mobile' as const, value })),
       hostile.map((value) => ({ $case: 'unionId' as const, value })),
+      hostile.map((value) => ({ $case: 'authCode' as const, value })),
     );
     await fc.assert(
       fc.asyncProperty(hostile, target, async (userId, t) => {
         await outcome(gw.binding.bindUser({ userId, target: t }));
         await outcome(gw.binding.getBinding({ userId }));
         await outcome(gw.binding.unbindUser({ userId }));
+      }),
+      runs,
+    );
+  });
+
+  it('StartDingTalkLogin and CompleteDingTalkLogin', async () => {
+    const redirectUri = fc.oneof(hostile, fc.constant('http://127.0.0.1:8080/cb'));
+    const state = fc.oneof(hostile, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/));
+    await fc.assert(
+      fc.asyncProperty(hostile, redirectUri, state, hostile, async (userId, uri, s, authCode) => {
+        await outcome(gw.binding.startDingTalkLogin({ userId, redirectUri: uri }));
+        await outcome(gw.binding.completeDingTalkLogin({ state: s, authCode }));
       }),
       runs,
     );

@@ -1,5 +1,6 @@
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
 import { rpcError } from '../helpers/grpc-client';
+import { loginAs } from '../helpers/dingtalk-login';
 import { latestCode, startGateway } from '../helpers/gateway';
 
 /**
@@ -88,6 +89,18 @@ it('no code, secret, token or mobile number reaches a log line or a response', a
     );
     await keep(gw.binding.getBinding({ userId: 'erin' }, md));
     await keep(gw.binding.unbindUser({ userId: 'erin' }, md));
+    // Binding through DingTalk login: the user access token and the unionId stay inside.
+    const login = (await gw.binding.startDingTalkLogin(
+      { userId: 'carol', redirectUri: 'http://127.0.0.1:8080/cb' },
+      md,
+    )) as { authorizeUrl: string; state: string };
+    responses.push(login);
+    const back = await loginAs(login.authorizeUrl, 'Carol');
+    await keep(gw.binding.completeDingTalkLogin({ state: back.state, authCode: back.authCode }, md));
+    await keep(gw.binding.completeDingTalkLogin({ state: back.state, authCode: back.authCode }, md));
+    const inApp = sim.mintInAppCode('demo-bob');
+    await keep(gw.binding.bindUser({ userId: 'bob-app', target: { $case: 'authCode', value: inApp } }, md));
+    await keep(gw.binding.bindUser({ userId: 'bob-app', target: { $case: 'authCode', value: inApp } }, md));
     sim.expireTokens();
     sim.inject('asyncsend_v2', { type: 'errcode', errcode: 60011 }, 1);
     await keep(
@@ -112,6 +125,9 @@ it('no code, secret, token or mobile number reaches a log line or a response', a
       ...codes,
       sim.appSecret,
       ...sim.issuedTokens(),
+      ...sim.issuedUserTokens(),
+      'union-demo-carol',
+      'union-demo-bob',
       '13800000003',
       '13911112222',
       '13800000002',

@@ -120,6 +120,27 @@ scenarios:
     expect(c.scenarios.two_factor.templates['ja-JP']).toBeUndefined();
   });
 
+  it('recalls by default; CODE_RECALL, code.recall and scenarios.<name>.recall switch it, and say where from', () => {
+    const c = load({});
+    expect(Object.values(c.scenarios).every((p) => p.recall)).toBe(true);
+    expect(c.recallPollMs).toBe(1000);
+    expect(c.sources['scenarios.login.recall']).toBe('default');
+    const yaml = 'code:\n  recall: false\nscenarios:\n  login:\n    recall: true\n';
+    const f = load({ CONFIG_FILE: '/gw.yaml', RECALL_POLL_MS: '50' }, { '/gw.yaml': yaml });
+    expect(f.scenarios.login.recall).toBe(true);
+    expect(f.scenarios.risk_warning.recall).toBe(false);
+    expect(f.recallPollMs).toBe(50);
+    expect(f.sources['scenarios.login.recall']).toBe('file');
+    expect(f.sources['scenarios.risk_warning.recall']).toBe('file');
+    const e = load({ CODE_RECALL: 'off' });
+    expect(e.scenarios.two_factor.recall).toBe(false);
+    expect(e.sources['scenarios.two_factor.recall']).toBe('environment');
+    expect(problems({ CODE_RECALL: 'maybe', RECALL_POLL_MS: '5' })).toEqual([
+      'CODE_RECALL: must be true or false',
+      'RECALL_POLL_MS: must be an integer from 10 to 60000',
+    ]);
+  });
+
   it('names bad YAML settings by their path', () => {
     const yaml = `
 scenarios:

@@ -10,7 +10,7 @@ function setup(perSecond: number, maxWaitMs = 3000) {
   const acquire = createRateGate({
     perSecond,
     takeSlot: store.takeSlot,
-    appKey: 'app',
+    appKey: () => 'app',
     now: () => now,
     sleep: async (ms) => {
       slept.push(ms);

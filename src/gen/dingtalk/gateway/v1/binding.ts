@@ -34,6 +34,16 @@ export enum BindingSource {
   BINDING_SOURCE_MOBILE = 2,
   /** BINDING_SOURCE_UNION_ID - Found by DingTalk unionid (getbyunionid), as yielded by DingTalk login. */
   BINDING_SOURCE_UNION_ID = 3,
+  /**
+   * BINDING_SOURCE_DINGTALK_LOGIN - Made by the gateway's DingTalk login (StartDingTalkLogin, CompleteDingTalkLogin):
+   * the user logged in to DingTalk as this organisation member.
+   */
+  BINDING_SOURCE_DINGTALK_LOGIN = 4,
+  /**
+   * BINDING_SOURCE_DINGTALK_IN_APP - Made from an in-app auth code (BindUserRequest.auth_code): the user opened the
+   * organisation's micro-app inside the DingTalk client (免登, silent login).
+   */
+  BINDING_SOURCE_DINGTALK_IN_APP = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -51,6 +61,12 @@ export function bindingSourceFromJSON(object: any): BindingSource {
     case 3:
     case "BINDING_SOURCE_UNION_ID":
       return BindingSource.BINDING_SOURCE_UNION_ID;
+    case 4:
+    case "BINDING_SOURCE_DINGTALK_LOGIN":
+      return BindingSource.BINDING_SOURCE_DINGTALK_LOGIN;
+    case 5:
+    case "BINDING_SOURCE_DINGTALK_IN_APP":
+      return BindingSource.BINDING_SOURCE_DINGTALK_IN_APP;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -68,6 +84,10 @@ export function bindingSourceToJSON(object: BindingSource): string {
       return "BINDING_SOURCE_MOBILE";
     case BindingSource.BINDING_SOURCE_UNION_ID:
       return "BINDING_SOURCE_UNION_ID";
+    case BindingSource.BINDING_SOURCE_DINGTALK_LOGIN:
+      return "BINDING_SOURCE_DINGTALK_LOGIN";
+    case BindingSource.BINDING_SOURCE_DINGTALK_IN_APP:
+      return "BINDING_SOURCE_DINGTALK_IN_APP";
     case BindingSource.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -101,6 +121,12 @@ export interface BindUserRequest {
     | //
     /** A DingTalk unionid, as DingTalk login yields it. */
     { $case: "unionId"; value: string }
+    | //
+    /**
+     * An in-app auth code from dd.requestAuthCode in the organisation's micro-app
+     * (valid 5 minutes, once), resolved with DingTalk's getuserinfo. Never logged.
+     */
+    { $case: "authCode"; value: string }
     | undefined;
 }
 
@@ -131,6 +157,44 @@ export interface GetBindingRequest {
 /** GetBindingResponse returns the binding. */
 export interface GetBindingResponse {
   /** The binding. */
+  binding: Binding | undefined;
+}
+
+/** StartDingTalkLoginRequest names the user to bind and where DingTalk sends the browser back. */
+export interface StartDingTalkLoginRequest {
+  /** The identity server's user id (the signed-in user); the binding is made for it. */
+  userId: string;
+  /**
+   * The identity server's callback URL: exactly one of DINGTALK_LOGIN_REDIRECT_URIS,
+   * and registered in the DingTalk app's security settings.
+   */
+  redirectUri: string;
+}
+
+/** StartDingTalkLoginResponse is where to send the browser. */
+export interface StartDingTalkLoginResponse {
+  /** DingTalk's login page for this app, carrying the redirect URI and the state. */
+  authorizeUrl: string;
+  /**
+   * The state DingTalk returns on the redirect (`?authCode=…&state=…`): at least
+   * 128 random bits, base64url. Keep it in the user's session and compare it.
+   */
+  state: string;
+  /** When the state stops being accepted (10 minutes after the start). */
+  expiresAt: Date | undefined;
+}
+
+/** CompleteDingTalkLoginRequest carries what DingTalk's redirect returned. */
+export interface CompleteDingTalkLoginRequest {
+  /** The `state` query parameter of the redirect. */
+  state: string;
+  /** The `authCode` query parameter of the redirect (single-use). Never logged. */
+  authCode: string;
+}
+
+/** CompleteDingTalkLoginResponse returns the binding made. */
+export interface CompleteDingTalkLoginResponse {
+  /** The binding now in force, for the user the login was started for. */
   binding: Binding | undefined;
 }
 
@@ -282,6 +346,9 @@ export const BindUserRequest: MessageFns<BindUserRequest> = {
       case "unionId":
         writer.uint32(34).string(message.target.value);
         break;
+      case "authCode":
+        writer.uint32(42).string(message.target.value);
+        break;
     }
     return writer;
   },
@@ -331,6 +398,14 @@ export const BindUserRequest: MessageFns<BindUserRequest> = {
             message.target = { $case: "unionId", value: reader.string() };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.target = { $case: "authCode", value: reader.string() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -360,6 +435,10 @@ export const BindUserRequest: MessageFns<BindUserRequest> = {
         ? { $case: "unionId", value: globalThis.String(object.unionId) }
         : isSet(object.union_id)
         ? { $case: "unionId", value: globalThis.String(object.union_id) }
+        : isSet(object.authCode)
+        ? { $case: "authCode", value: globalThis.String(object.authCode) }
+        : isSet(object.auth_code)
+        ? { $case: "authCode", value: globalThis.String(object.auth_code) }
         : undefined,
     };
   },
@@ -375,6 +454,8 @@ export const BindUserRequest: MessageFns<BindUserRequest> = {
       obj.mobile = message.target.value;
     } else if (message.target?.$case === "unionId") {
       obj.unionId = message.target.value;
+    } else if (message.target?.$case === "authCode") {
+      obj.authCode = message.target.value;
     }
     return obj;
   },
@@ -401,6 +482,12 @@ export const BindUserRequest: MessageFns<BindUserRequest> = {
       case "unionId": {
         if (object.target?.value !== undefined && object.target?.value !== null) {
           message.target = { $case: "unionId", value: object.target.value };
+        }
+        break;
+      }
+      case "authCode": {
+        if (object.target?.value !== undefined && object.target?.value !== null) {
+          message.target = { $case: "authCode", value: object.target.value };
         }
         break;
       }
@@ -760,6 +847,366 @@ export const GetBindingResponse: MessageFns<GetBindingResponse> = {
   },
 };
 
+function createBaseStartDingTalkLoginRequest(): StartDingTalkLoginRequest {
+  return { userId: "", redirectUri: "" };
+}
+
+export const StartDingTalkLoginRequest: MessageFns<StartDingTalkLoginRequest> = {
+  encode(message: StartDingTalkLoginRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.redirectUri !== "") {
+      writer.uint32(18).string(message.redirectUri);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartDingTalkLoginRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartDingTalkLoginRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.redirectUri = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartDingTalkLoginRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      redirectUri: isSet(object.redirectUri)
+        ? globalThis.String(object.redirectUri)
+        : isSet(object.redirect_uri)
+        ? globalThis.String(object.redirect_uri)
+        : "",
+    };
+  },
+
+  toJSON(message: StartDingTalkLoginRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.redirectUri !== "") {
+      obj.redirectUri = message.redirectUri;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartDingTalkLoginRequest>): StartDingTalkLoginRequest {
+    return StartDingTalkLoginRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartDingTalkLoginRequest>): StartDingTalkLoginRequest {
+    const message = createBaseStartDingTalkLoginRequest();
+    message.userId = object.userId ?? "";
+    message.redirectUri = object.redirectUri ?? "";
+    return message;
+  },
+};
+
+function createBaseStartDingTalkLoginResponse(): StartDingTalkLoginResponse {
+  return { authorizeUrl: "", state: "", expiresAt: undefined };
+}
+
+export const StartDingTalkLoginResponse: MessageFns<StartDingTalkLoginResponse> = {
+  encode(message: StartDingTalkLoginResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authorizeUrl !== "") {
+      writer.uint32(10).string(message.authorizeUrl);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartDingTalkLoginResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartDingTalkLoginResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authorizeUrl = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartDingTalkLoginResponse {
+    return {
+      authorizeUrl: isSet(object.authorizeUrl)
+        ? globalThis.String(object.authorizeUrl)
+        : isSet(object.authorize_url)
+        ? globalThis.String(object.authorize_url)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StartDingTalkLoginResponse): unknown {
+    const obj: any = {};
+    if (message.authorizeUrl !== "") {
+      obj.authorizeUrl = message.authorizeUrl;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartDingTalkLoginResponse>): StartDingTalkLoginResponse {
+    return StartDingTalkLoginResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartDingTalkLoginResponse>): StartDingTalkLoginResponse {
+    const message = createBaseStartDingTalkLoginResponse();
+    message.authorizeUrl = object.authorizeUrl ?? "";
+    message.state = object.state ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCompleteDingTalkLoginRequest(): CompleteDingTalkLoginRequest {
+  return { state: "", authCode: "" };
+}
+
+export const CompleteDingTalkLoginRequest: MessageFns<CompleteDingTalkLoginRequest> = {
+  encode(message: CompleteDingTalkLoginRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.authCode !== "") {
+      writer.uint32(18).string(message.authCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteDingTalkLoginRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteDingTalkLoginRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authCode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteDingTalkLoginRequest {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      authCode: isSet(object.authCode)
+        ? globalThis.String(object.authCode)
+        : isSet(object.auth_code)
+        ? globalThis.String(object.auth_code)
+        : "",
+    };
+  },
+
+  toJSON(message: CompleteDingTalkLoginRequest): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.authCode !== "") {
+      obj.authCode = message.authCode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteDingTalkLoginRequest>): CompleteDingTalkLoginRequest {
+    return CompleteDingTalkLoginRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteDingTalkLoginRequest>): CompleteDingTalkLoginRequest {
+    const message = createBaseCompleteDingTalkLoginRequest();
+    message.state = object.state ?? "";
+    message.authCode = object.authCode ?? "";
+    return message;
+  },
+};
+
+function createBaseCompleteDingTalkLoginResponse(): CompleteDingTalkLoginResponse {
+  return { binding: undefined };
+}
+
+export const CompleteDingTalkLoginResponse: MessageFns<CompleteDingTalkLoginResponse> = {
+  encode(message: CompleteDingTalkLoginResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.binding !== undefined) {
+      Binding.encode(message.binding, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteDingTalkLoginResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteDingTalkLoginResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.binding = Binding.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteDingTalkLoginResponse {
+    return { binding: isSet(object.binding) ? Binding.fromJSON(object.binding) : undefined };
+  },
+
+  toJSON(message: CompleteDingTalkLoginResponse): unknown {
+    const obj: any = {};
+    if (message.binding !== undefined) {
+      obj.binding = Binding.toJSON(message.binding);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteDingTalkLoginResponse>): CompleteDingTalkLoginResponse {
+    return CompleteDingTalkLoginResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteDingTalkLoginResponse>): CompleteDingTalkLoginResponse {
+    const message = createBaseCompleteDingTalkLoginResponse();
+    message.binding = (object.binding !== undefined && object.binding !== null)
+      ? Binding.fromPartial(object.binding)
+      : undefined;
+    return message;
+  },
+};
+
 /** BindingService links the identity server's users to DingTalk userids. */
 export type BindingServiceService = typeof BindingServiceService;
 export const BindingServiceService = {
@@ -797,6 +1244,46 @@ export const BindingServiceService = {
     responseSerialize: (value: GetBindingResponse): Buffer => Buffer.from(GetBindingResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetBindingResponse => GetBindingResponse.decode(value),
   },
+  /**
+   * StartDingTalkLogin begins binding a user through DingTalk login (OAuth 2): it
+   * returns the DingTalk URL to send the user's browser to and the state DingTalk
+   * hands back on the redirect. The state is random, single-use, valid 10 minutes
+   * and bound to the user and the redirect URI; keep it in the user's session.
+   * Errors: INVALID_ARGUMENT (user_id; redirect_uri not on
+   * DINGTALK_LOGIN_REDIRECT_URIS), FAILED_PRECONDITION (no redirect URI is allowed:
+   * DINGTALK_LOGIN_REDIRECT_URIS is unset), UNAVAILABLE (store).
+   */
+  startDingTalkLogin: {
+    path: "/dingtalk.gateway.v1.BindingService/StartDingTalkLogin" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartDingTalkLoginRequest): Buffer =>
+      Buffer.from(StartDingTalkLoginRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartDingTalkLoginRequest => StartDingTalkLoginRequest.decode(value),
+    responseSerialize: (value: StartDingTalkLoginResponse): Buffer =>
+      Buffer.from(StartDingTalkLoginResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartDingTalkLoginResponse => StartDingTalkLoginResponse.decode(value),
+  },
+  /**
+   * CompleteDingTalkLogin finishes a DingTalk login: it consumes the state (exactly
+   * one completion wins, across replicas), exchanges the authCode with DingTalk,
+   * finds the organisation member who logged in and binds the user the state was
+   * started for. Errors: INVALID_ARGUMENT, FAILED_PRECONDITION (the state is
+   * unknown, expired or used; the authCode is invalid or used; the account belongs
+   * to another organisation or is an external contact: start the login again),
+   * UNAVAILABLE.
+   */
+  completeDingTalkLogin: {
+    path: "/dingtalk.gateway.v1.BindingService/CompleteDingTalkLogin" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteDingTalkLoginRequest): Buffer =>
+      Buffer.from(CompleteDingTalkLoginRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteDingTalkLoginRequest => CompleteDingTalkLoginRequest.decode(value),
+    responseSerialize: (value: CompleteDingTalkLoginResponse): Buffer =>
+      Buffer.from(CompleteDingTalkLoginResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteDingTalkLoginResponse => CompleteDingTalkLoginResponse.decode(value),
+  },
 } as const;
 
 export interface BindingServiceServer extends UntypedServiceImplementation {
@@ -810,6 +1297,26 @@ export interface BindingServiceServer extends UntypedServiceImplementation {
   unbindUser: handleUnaryCall<UnbindUserRequest, UnbindUserResponse>;
   /** GetBinding returns a user's binding, or NOT_FOUND. */
   getBinding: handleUnaryCall<GetBindingRequest, GetBindingResponse>;
+  /**
+   * StartDingTalkLogin begins binding a user through DingTalk login (OAuth 2): it
+   * returns the DingTalk URL to send the user's browser to and the state DingTalk
+   * hands back on the redirect. The state is random, single-use, valid 10 minutes
+   * and bound to the user and the redirect URI; keep it in the user's session.
+   * Errors: INVALID_ARGUMENT (user_id; redirect_uri not on
+   * DINGTALK_LOGIN_REDIRECT_URIS), FAILED_PRECONDITION (no redirect URI is allowed:
+   * DINGTALK_LOGIN_REDIRECT_URIS is unset), UNAVAILABLE (store).
+   */
+  startDingTalkLogin: handleUnaryCall<StartDingTalkLoginRequest, StartDingTalkLoginResponse>;
+  /**
+   * CompleteDingTalkLogin finishes a DingTalk login: it consumes the state (exactly
+   * one completion wins, across replicas), exchanges the authCode with DingTalk,
+   * finds the organisation member who logged in and binds the user the state was
+   * started for. Errors: INVALID_ARGUMENT, FAILED_PRECONDITION (the state is
+   * unknown, expired or used; the authCode is invalid or used; the account belongs
+   * to another organisation or is an external contact: start the login again),
+   * UNAVAILABLE.
+   */
+  completeDingTalkLogin: handleUnaryCall<CompleteDingTalkLoginRequest, CompleteDingTalkLoginResponse>;
 }
 
 export interface BindingServiceClient extends Client {
@@ -864,6 +1371,54 @@ export interface BindingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetBindingResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * StartDingTalkLogin begins binding a user through DingTalk login (OAuth 2): it
+   * returns the DingTalk URL to send the user's browser to and the state DingTalk
+   * hands back on the redirect. The state is random, single-use, valid 10 minutes
+   * and bound to the user and the redirect URI; keep it in the user's session.
+   * Errors: INVALID_ARGUMENT (user_id; redirect_uri not on
+   * DINGTALK_LOGIN_REDIRECT_URIS), FAILED_PRECONDITION (no redirect URI is allowed:
+   * DINGTALK_LOGIN_REDIRECT_URIS is unset), UNAVAILABLE (store).
+   */
+  startDingTalkLogin(
+    request: StartDingTalkLoginRequest,
+    callback: (error: ServiceError | null, response: StartDingTalkLoginResponse) => void,
+  ): ClientUnaryCall;
+  startDingTalkLogin(
+    request: StartDingTalkLoginRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartDingTalkLoginResponse) => void,
+  ): ClientUnaryCall;
+  startDingTalkLogin(
+    request: StartDingTalkLoginRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartDingTalkLoginResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CompleteDingTalkLogin finishes a DingTalk login: it consumes the state (exactly
+   * one completion wins, across replicas), exchanges the authCode with DingTalk,
+   * finds the organisation member who logged in and binds the user the state was
+   * started for. Errors: INVALID_ARGUMENT, FAILED_PRECONDITION (the state is
+   * unknown, expired or used; the authCode is invalid or used; the account belongs
+   * to another organisation or is an external contact: start the login again),
+   * UNAVAILABLE.
+   */
+  completeDingTalkLogin(
+    request: CompleteDingTalkLoginRequest,
+    callback: (error: ServiceError | null, response: CompleteDingTalkLoginResponse) => void,
+  ): ClientUnaryCall;
+  completeDingTalkLogin(
+    request: CompleteDingTalkLoginRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteDingTalkLoginResponse) => void,
+  ): ClientUnaryCall;
+  completeDingTalkLogin(
+    request: CompleteDingTalkLoginRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteDingTalkLoginResponse) => void,
   ): ClientUnaryCall;
 }
 

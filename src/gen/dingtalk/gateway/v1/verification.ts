@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { FieldMask } from "../../../google/protobuf/field_mask";
 import { Timestamp } from "../../../google/protobuf/timestamp";
 import { Scenario, scenarioFromJSON, scenarioToJSON } from "./scenario";
 
@@ -182,6 +183,63 @@ export function gatewayModeToJSON(object: GatewayMode): string {
   }
 }
 
+/** SettingSource says where a setting's effective value comes from. */
+export enum SettingSource {
+  /** SETTING_SOURCE_UNSPECIFIED - Not set. */
+  SETTING_SOURCE_UNSPECIFIED = 0,
+  /** SETTING_SOURCE_DEFAULT - The built-in default (in the sandbox, also the simulator's credentials). */
+  SETTING_SOURCE_DEFAULT = 1,
+  /** SETTING_SOURCE_FILE - The YAML file named by CONFIG_FILE. */
+  SETTING_SOURCE_FILE = 2,
+  /** SETTING_SOURCE_ENVIRONMENT - An environment variable. */
+  SETTING_SOURCE_ENVIRONMENT = 3,
+  /** SETTING_SOURCE_RUNTIME - A runtime change (UpdateConfig or the admin console), kept in the store. */
+  SETTING_SOURCE_RUNTIME = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function settingSourceFromJSON(object: any): SettingSource {
+  switch (object) {
+    case 0:
+    case "SETTING_SOURCE_UNSPECIFIED":
+      return SettingSource.SETTING_SOURCE_UNSPECIFIED;
+    case 1:
+    case "SETTING_SOURCE_DEFAULT":
+      return SettingSource.SETTING_SOURCE_DEFAULT;
+    case 2:
+    case "SETTING_SOURCE_FILE":
+      return SettingSource.SETTING_SOURCE_FILE;
+    case 3:
+    case "SETTING_SOURCE_ENVIRONMENT":
+      return SettingSource.SETTING_SOURCE_ENVIRONMENT;
+    case 4:
+    case "SETTING_SOURCE_RUNTIME":
+      return SettingSource.SETTING_SOURCE_RUNTIME;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SettingSource.UNRECOGNIZED;
+  }
+}
+
+export function settingSourceToJSON(object: SettingSource): string {
+  switch (object) {
+    case SettingSource.SETTING_SOURCE_UNSPECIFIED:
+      return "SETTING_SOURCE_UNSPECIFIED";
+    case SettingSource.SETTING_SOURCE_DEFAULT:
+      return "SETTING_SOURCE_DEFAULT";
+    case SettingSource.SETTING_SOURCE_FILE:
+      return "SETTING_SOURCE_FILE";
+    case SettingSource.SETTING_SOURCE_ENVIRONMENT:
+      return "SETTING_SOURCE_ENVIRONMENT";
+    case SettingSource.SETTING_SOURCE_RUNTIME:
+      return "SETTING_SOURCE_RUNTIME";
+    case SettingSource.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** DeliveryStatus is what DingTalk reports about a work notification. */
 export enum DeliveryStatus {
   /** DELIVERY_STATUS_UNSPECIFIED - Not set. */
@@ -237,6 +295,63 @@ export function deliveryStatusToJSON(object: DeliveryStatus): string {
     case DeliveryStatus.DELIVERY_STATUS_FAILED:
       return "DELIVERY_STATUS_FAILED";
     case DeliveryStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** RecallReason says why the gateway recalled a code's work notification. */
+export enum RecallReason {
+  /** RECALL_REASON_UNSPECIFIED - Not recalled. */
+  RECALL_REASON_UNSPECIFIED = 0,
+  /** RECALL_REASON_APPROVED - The code was approved by VerifyCode. */
+  RECALL_REASON_APPROVED = 1,
+  /** RECALL_REASON_REPLACED - A newer code was sent for the same user and scenario. */
+  RECALL_REASON_REPLACED = 2,
+  /** RECALL_REASON_LOCKED - Too many wrong attempts locked the code. */
+  RECALL_REASON_LOCKED = 3,
+  /** RECALL_REASON_EXPIRED - The code's lifetime passed. */
+  RECALL_REASON_EXPIRED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function recallReasonFromJSON(object: any): RecallReason {
+  switch (object) {
+    case 0:
+    case "RECALL_REASON_UNSPECIFIED":
+      return RecallReason.RECALL_REASON_UNSPECIFIED;
+    case 1:
+    case "RECALL_REASON_APPROVED":
+      return RecallReason.RECALL_REASON_APPROVED;
+    case 2:
+    case "RECALL_REASON_REPLACED":
+      return RecallReason.RECALL_REASON_REPLACED;
+    case 3:
+    case "RECALL_REASON_LOCKED":
+      return RecallReason.RECALL_REASON_LOCKED;
+    case 4:
+    case "RECALL_REASON_EXPIRED":
+      return RecallReason.RECALL_REASON_EXPIRED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RecallReason.UNRECOGNIZED;
+  }
+}
+
+export function recallReasonToJSON(object: RecallReason): string {
+  switch (object) {
+    case RecallReason.RECALL_REASON_UNSPECIFIED:
+      return "RECALL_REASON_UNSPECIFIED";
+    case RecallReason.RECALL_REASON_APPROVED:
+      return "RECALL_REASON_APPROVED";
+    case RecallReason.RECALL_REASON_REPLACED:
+      return "RECALL_REASON_REPLACED";
+    case RecallReason.RECALL_REASON_LOCKED:
+      return "RECALL_REASON_LOCKED";
+    case RecallReason.RECALL_REASON_EXPIRED:
+      return "RECALL_REASON_EXPIRED";
+    case RecallReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -337,6 +452,74 @@ export interface GetConfigResponse {
   defaultLocale: string;
   /** Effective policy and templates of every scenario. */
   scenarios: ScenarioConfig[];
+  /**
+   * The configuration's version: 0 until a setting is changed at run time, then one more
+   * with every change. UpdateConfig takes the version its change is based on.
+   */
+  version: number;
+  /**
+   * Where each setting's value comes from, by the paths UpdateConfigRequest.update_mask
+   * uses ("enabled", "app_key", "scenarios.login.ttl_seconds", ...).
+   */
+  sources: { [key: string]: SettingSource };
+  /** Whether UpdateConfig may change settings (CONFIG_RUNTIME_CHANGES). */
+  runtimeChanges: boolean;
+  /** When the last runtime change was made; unset while there is none. */
+  updatedAt:
+    | Date
+    | undefined;
+  /** Which credential made the last runtime change ("admin-token", "console"); never the credential itself. */
+  updatedBy: string;
+}
+
+export interface GetConfigResponse_SourcesEntry {
+  key: string;
+  value: SettingSource;
+}
+
+/** UpdateConfigRequest changes some settings, based on the version the caller read. */
+export interface UpdateConfigRequest {
+  /** GetConfigResponse.version as the caller read it; a different current version is ABORTED. */
+  version: number;
+  /**
+   * The settings to change, as paths: "enabled", "agent_id", "app_key", "app_secret", and
+   * "scenarios.<name>.<field>" with <name> one of login, password_recovery, two_factor,
+   * password_reset, risk_warning and <field> one of enabled, code_length, ttl_seconds,
+   * max_attempts, resend_interval_seconds, max_sends_per_hour, templates, recall. Only
+   * these fields of `settings` are read; "templates" replaces the scenario's whole template set.
+   */
+  updateMask:
+    | string[]
+    | undefined;
+  /** The new values of the settings named in update_mask. */
+  settings:
+    | ConfigSettings
+    | undefined;
+  /**
+   * Settings to put back to their base value (file, environment or default), by the same
+   * paths; a path may not be both changed and reverted.
+   */
+  revertMask: string[] | undefined;
+}
+
+/** ConfigSettings carries new values for UpdateConfig. */
+export interface ConfigSettings {
+  /** Whether the gateway sends codes at all. */
+  enabled: boolean;
+  /** The DingTalk app's AgentId. */
+  agentId: number;
+  /** The DingTalk app's AppKey. */
+  appKey: string;
+  /** The DingTalk app's AppSecret. Write-only: never returned, logged or kept unencrypted in a shared store. */
+  appSecret: string;
+  /** Scenario settings; each names its scenario, and update_mask names its fields. */
+  scenarios: ScenarioConfig[];
+}
+
+/** UpdateConfigResponse is the configuration in force after the change. */
+export interface UpdateConfigResponse {
+  /** The new effective configuration, with its new version. */
+  config: GetConfigResponse | undefined;
 }
 
 /** ScenarioConfig is one scenario's effective policy and templates. */
@@ -357,6 +540,13 @@ export interface ScenarioConfig {
   maxSendsPerHour: number;
   /** Message templates, one per locale. */
   templates: MessageTemplate[];
+  /**
+   * Whether a code's message is recalled from the user's DingTalk chat once the code is
+   * approved, replaced by a newer code, locked by too many attempts, or expired (DingTalk
+   * allows it within 24 hours of the send). Default true (CODE_RECALL); off keeps the
+   * messages readable, e.g. for risk warnings.
+   */
+  recall: boolean;
 }
 
 /** MessageTemplate is a markdown work notification with {code} and {minutes} placeholders. */
@@ -422,7 +612,18 @@ export interface GetDeliveryResponse {
     | Date
     | undefined;
   /** When DingTalk's send result was last read (equal to sent_at before the first read). */
-  checkedAt: Date | undefined;
+  checkedAt:
+    | Date
+    | undefined;
+  /**
+   * When the gateway recalled the message from the user's chat; unset while it is not
+   * recalled (recall switched off for the scenario, not due yet, or DingTalk refused it).
+   */
+  recalledAt:
+    | Date
+    | undefined;
+  /** Why the message was recalled; RECALL_REASON_UNSPECIFIED while it is not. */
+  recallReason: RecallReason;
 }
 
 function createBaseSendCodeRequest(): SendCodeRequest {
@@ -1044,6 +1245,11 @@ function createBaseGetConfigResponse(): GetConfigResponse {
     oapiUrl: "",
     defaultLocale: "",
     scenarios: [],
+    version: 0,
+    sources: {},
+    runtimeChanges: false,
+    updatedAt: undefined,
+    updatedBy: "",
   };
 }
 
@@ -1078,6 +1284,21 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
     }
     for (const v of message.scenarios) {
       ScenarioConfig.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(88).uint64(message.version);
+    }
+    globalThis.Object.entries(message.sources).forEach(([key, value]: [string, SettingSource]) => {
+      GetConfigResponse_SourcesEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
+    });
+    if (message.runtimeChanges !== false) {
+      writer.uint32(104).bool(message.runtimeChanges);
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(114).fork()).join();
+    }
+    if (message.updatedBy !== "") {
+      writer.uint32(122).string(message.updatedBy);
     }
     return writer;
   },
@@ -1175,6 +1396,49 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
             message.scenarios.push(ScenarioConfig.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            const entry12 = GetConfigResponse_SourcesEntry.decode(reader, reader.uint32());
+            if (entry12.value !== undefined) {
+              message.sources[entry12.key] = entry12.value;
+            }
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.runtimeChanges = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.updatedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1229,6 +1493,36 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
       scenarios: globalThis.Array.isArray(object?.scenarios)
         ? object.scenarios.map((e: any) => ScenarioConfig.fromJSON(e))
         : [],
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      sources: isObject(object.sources)
+        ? (globalThis.Object.entries(object.sources) as [string, any][]).reduce(
+          (acc: { [key: string]: SettingSource }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: settingSourceFromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      runtimeChanges: isSet(object.runtimeChanges)
+        ? globalThis.Boolean(object.runtimeChanges)
+        : isSet(object.runtime_changes)
+        ? globalThis.Boolean(object.runtime_changes)
+        : false,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      updatedBy: isSet(object.updatedBy)
+        ? globalThis.String(object.updatedBy)
+        : isSet(object.updated_by)
+        ? globalThis.String(object.updated_by)
+        : "",
     };
   },
 
@@ -1264,6 +1558,27 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
     if (message.scenarios?.length) {
       obj.scenarios = message.scenarios.map((e) => ScenarioConfig.toJSON(e));
     }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.sources) {
+      const entries = globalThis.Object.entries(message.sources) as [string, SettingSource][];
+      if (entries.length > 0) {
+        obj.sources = {};
+        entries.forEach(([k, v]) => {
+          obj.sources[k] = settingSourceToJSON(v);
+        });
+      }
+    }
+    if (message.runtimeChanges !== false) {
+      obj.runtimeChanges = message.runtimeChanges;
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.updatedBy !== "") {
+      obj.updatedBy = message.updatedBy;
+    }
     return obj;
   },
 
@@ -1282,6 +1597,447 @@ export const GetConfigResponse: MessageFns<GetConfigResponse> = {
     message.oapiUrl = object.oapiUrl ?? "";
     message.defaultLocale = object.defaultLocale ?? "";
     message.scenarios = object.scenarios?.map((e) => ScenarioConfig.fromPartial(e)) || [];
+    message.version = object.version ?? 0;
+    message.sources = (globalThis.Object.entries(object.sources ?? {}) as [string, SettingSource][]).reduce(
+      (acc: { [key: string]: SettingSource }, [key, value]: [string, SettingSource]) => {
+        if (value !== undefined) {
+          acc[key] = value as SettingSource;
+        }
+        return acc;
+      },
+      {},
+    );
+    message.runtimeChanges = object.runtimeChanges ?? false;
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.updatedBy = object.updatedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseGetConfigResponse_SourcesEntry(): GetConfigResponse_SourcesEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetConfigResponse_SourcesEntry: MessageFns<GetConfigResponse_SourcesEntry> = {
+  encode(message: GetConfigResponse_SourcesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConfigResponse_SourcesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConfigResponse_SourcesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConfigResponse_SourcesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? settingSourceFromJSON(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetConfigResponse_SourcesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = settingSourceToJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConfigResponse_SourcesEntry>): GetConfigResponse_SourcesEntry {
+    return GetConfigResponse_SourcesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConfigResponse_SourcesEntry>): GetConfigResponse_SourcesEntry {
+    const message = createBaseGetConfigResponse_SourcesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateConfigRequest(): UpdateConfigRequest {
+  return { version: 0, updateMask: undefined, settings: undefined, revertMask: undefined };
+}
+
+export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
+  encode(message: UpdateConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.updateMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    if (message.settings !== undefined) {
+      ConfigSettings.encode(message.settings, writer.uint32(26).fork()).join();
+    }
+    if (message.revertMask !== undefined) {
+      FieldMask.encode(FieldMask.wrap(message.revertMask), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.settings = ConfigSettings.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.revertMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateConfigRequest {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      updateMask: isSet(object.updateMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask))
+        : isSet(object.update_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask))
+        : undefined,
+      settings: isSet(object.settings) ? ConfigSettings.fromJSON(object.settings) : undefined,
+      revertMask: isSet(object.revertMask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.revertMask))
+        : isSet(object.revert_mask)
+        ? FieldMask.unwrap(FieldMask.fromJSON(object.revert_mask))
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateConfigRequest): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.updateMask !== undefined) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.settings !== undefined) {
+      obj.settings = ConfigSettings.toJSON(message.settings);
+    }
+    if (message.revertMask !== undefined) {
+      obj.revertMask = FieldMask.toJSON(FieldMask.wrap(message.revertMask));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateConfigRequest>): UpdateConfigRequest {
+    return UpdateConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateConfigRequest>): UpdateConfigRequest {
+    const message = createBaseUpdateConfigRequest();
+    message.version = object.version ?? 0;
+    message.updateMask = object.updateMask ?? undefined;
+    message.settings = (object.settings !== undefined && object.settings !== null)
+      ? ConfigSettings.fromPartial(object.settings)
+      : undefined;
+    message.revertMask = object.revertMask ?? undefined;
+    return message;
+  },
+};
+
+function createBaseConfigSettings(): ConfigSettings {
+  return { enabled: false, agentId: 0, appKey: "", appSecret: "", scenarios: [] };
+}
+
+export const ConfigSettings: MessageFns<ConfigSettings> = {
+  encode(message: ConfigSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.agentId !== 0) {
+      writer.uint32(16).int64(message.agentId);
+    }
+    if (message.appKey !== "") {
+      writer.uint32(26).string(message.appKey);
+    }
+    if (message.appSecret !== "") {
+      writer.uint32(34).string(message.appSecret);
+    }
+    for (const v of message.scenarios) {
+      ScenarioConfig.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.agentId = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.appKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.appSecret = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.scenarios.push(ScenarioConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigSettings {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      agentId: isSet(object.agentId)
+        ? globalThis.Number(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.Number(object.agent_id)
+        : 0,
+      appKey: isSet(object.appKey)
+        ? globalThis.String(object.appKey)
+        : isSet(object.app_key)
+        ? globalThis.String(object.app_key)
+        : "",
+      appSecret: isSet(object.appSecret)
+        ? globalThis.String(object.appSecret)
+        : isSet(object.app_secret)
+        ? globalThis.String(object.app_secret)
+        : "",
+      scenarios: globalThis.Array.isArray(object?.scenarios)
+        ? object.scenarios.map((e: any) => ScenarioConfig.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConfigSettings): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.agentId !== 0) {
+      obj.agentId = Math.round(message.agentId);
+    }
+    if (message.appKey !== "") {
+      obj.appKey = message.appKey;
+    }
+    if (message.appSecret !== "") {
+      obj.appSecret = message.appSecret;
+    }
+    if (message.scenarios?.length) {
+      obj.scenarios = message.scenarios.map((e) => ScenarioConfig.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfigSettings>): ConfigSettings {
+    return ConfigSettings.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfigSettings>): ConfigSettings {
+    const message = createBaseConfigSettings();
+    message.enabled = object.enabled ?? false;
+    message.agentId = object.agentId ?? 0;
+    message.appKey = object.appKey ?? "";
+    message.appSecret = object.appSecret ?? "";
+    message.scenarios = object.scenarios?.map((e) => ScenarioConfig.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateConfigResponse(): UpdateConfigResponse {
+  return { config: undefined };
+}
+
+export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
+  encode(message: UpdateConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.config !== undefined) {
+      GetConfigResponse.encode(message.config, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.config = GetConfigResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateConfigResponse {
+    return { config: isSet(object.config) ? GetConfigResponse.fromJSON(object.config) : undefined };
+  },
+
+  toJSON(message: UpdateConfigResponse): unknown {
+    const obj: any = {};
+    if (message.config !== undefined) {
+      obj.config = GetConfigResponse.toJSON(message.config);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateConfigResponse>): UpdateConfigResponse {
+    return UpdateConfigResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateConfigResponse>): UpdateConfigResponse {
+    const message = createBaseUpdateConfigResponse();
+    message.config = (object.config !== undefined && object.config !== null)
+      ? GetConfigResponse.fromPartial(object.config)
+      : undefined;
     return message;
   },
 };
@@ -1296,6 +2052,7 @@ function createBaseScenarioConfig(): ScenarioConfig {
     resendIntervalSeconds: 0,
     maxSendsPerHour: 0,
     templates: [],
+    recall: false,
   };
 }
 
@@ -1324,6 +2081,9 @@ export const ScenarioConfig: MessageFns<ScenarioConfig> = {
     }
     for (const v of message.templates) {
       MessageTemplate.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.recall !== false) {
+      writer.uint32(72).bool(message.recall);
     }
     return writer;
   },
@@ -1405,6 +2165,14 @@ export const ScenarioConfig: MessageFns<ScenarioConfig> = {
             message.templates.push(MessageTemplate.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.recall = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1449,6 +2217,7 @@ export const ScenarioConfig: MessageFns<ScenarioConfig> = {
       templates: globalThis.Array.isArray(object?.templates)
         ? object.templates.map((e: any) => MessageTemplate.fromJSON(e))
         : [],
+      recall: isSet(object.recall) ? globalThis.Boolean(object.recall) : false,
     };
   },
 
@@ -1478,6 +2247,9 @@ export const ScenarioConfig: MessageFns<ScenarioConfig> = {
     if (message.templates?.length) {
       obj.templates = message.templates.map((e) => MessageTemplate.toJSON(e));
     }
+    if (message.recall !== false) {
+      obj.recall = message.recall;
+    }
     return obj;
   },
 
@@ -1494,6 +2266,7 @@ export const ScenarioConfig: MessageFns<ScenarioConfig> = {
     message.resendIntervalSeconds = object.resendIntervalSeconds ?? 0;
     message.maxSendsPerHour = object.maxSendsPerHour ?? 0;
     message.templates = object.templates?.map((e) => MessageTemplate.fromPartial(e)) || [];
+    message.recall = object.recall ?? false;
     return message;
   },
 };
@@ -1938,6 +2711,8 @@ function createBaseGetDeliveryResponse(): GetDeliveryResponse {
     dingtalkCode: 0,
     sentAt: undefined,
     checkedAt: undefined,
+    recalledAt: undefined,
+    recallReason: 0,
   };
 }
 
@@ -1972,6 +2747,12 @@ export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
     }
     if (message.checkedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.recalledAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.recalledAt), writer.uint32(90).fork()).join();
+    }
+    if (message.recallReason !== 0) {
+      writer.uint32(96).int32(message.recallReason);
     }
     return writer;
   },
@@ -2069,6 +2850,22 @@ export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
             message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.recalledAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.recallReason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2125,6 +2922,16 @@ export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
         : isSet(object.checked_at)
         ? fromJsonTimestamp(object.checked_at)
         : undefined,
+      recalledAt: isSet(object.recalledAt)
+        ? fromJsonTimestamp(object.recalledAt)
+        : isSet(object.recalled_at)
+        ? fromJsonTimestamp(object.recalled_at)
+        : undefined,
+      recallReason: isSet(object.recallReason)
+        ? recallReasonFromJSON(object.recallReason)
+        : isSet(object.recall_reason)
+        ? recallReasonFromJSON(object.recall_reason)
+        : 0,
     };
   },
 
@@ -2160,6 +2967,12 @@ export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
     if (message.checkedAt !== undefined) {
       obj.checkedAt = message.checkedAt.toISOString();
     }
+    if (message.recalledAt !== undefined) {
+      obj.recalledAt = message.recalledAt.toISOString();
+    }
+    if (message.recallReason !== 0) {
+      obj.recallReason = recallReasonToJSON(message.recallReason);
+    }
     return obj;
   },
 
@@ -2178,6 +2991,8 @@ export const GetDeliveryResponse: MessageFns<GetDeliveryResponse> = {
     message.dingtalkCode = object.dingtalkCode ?? 0;
     message.sentAt = object.sentAt ?? undefined;
     message.checkedAt = object.checkedAt ?? undefined;
+    message.recalledAt = object.recalledAt ?? undefined;
+    message.recallReason = object.recallReason ?? 0;
     return message;
   },
 };
@@ -2199,7 +3014,9 @@ export const VerificationServiceService = {
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
-   * GetDelivery reports it.
+   * GetDelivery reports it. Once the code is approved, replaced by a newer one, locked or
+   * expired, the gateway recalls the message from the user's chat in the background,
+   * unless the scenario's `recall` setting is off.
    */
   sendCode: {
     path: "/dingtalk.gateway.v1.VerificationService/SendCode" as const,
@@ -2253,6 +3070,8 @@ export const VerificationServiceService = {
    * accepted and then silently dropped it (daily cap, duplicate content, outside
    * the app's visible range). A pending record is checked with DingTalk on the spot.
    * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Once the gateway has recalled the message from the user's chat (the code was
+   * approved, replaced, locked or expired), recalled_at and recall_reason say so.
    * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
    */
   getDelivery: {
@@ -2263,6 +3082,28 @@ export const VerificationServiceService = {
     requestDeserialize: (value: Buffer): GetDeliveryRequest => GetDeliveryRequest.decode(value),
     responseSerialize: (value: GetDeliveryResponse): Buffer => Buffer.from(GetDeliveryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetDeliveryResponse => GetDeliveryResponse.decode(value),
+  },
+  /**
+   * UpdateConfig changes settings while the gateway runs, on every replica sharing the
+   * store (within about CONFIG_POLL_MS): the gateway switch, the DingTalk app's AgentId,
+   * AppKey and AppSecret, and each scenario's switch, policy and templates. New
+   * credentials are tried with DingTalk before anything is saved. Only the administrator
+   * credential (ADMIN_TOKEN) may call it; the identity server's token gets
+   * PERMISSION_DENIED. Errors: ABORTED (the configuration changed since `version` was
+   * read: read it again), INVALID_ARGUMENT (a path or value; the message names it),
+   * FAILED_PRECONDITION (DingTalk refused the credentials, with its reason and the
+   * `dingtalk-errcode` trailer; runtime changes are turned off; the AppSecret would be
+   * kept in a shared store without CONFIG_ENCRYPTION_KEY), UNAVAILABLE.
+   */
+  updateConfig: {
+    path: "/dingtalk.gateway.v1.VerificationService/UpdateConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateConfigRequest): Buffer => Buffer.from(UpdateConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateConfigRequest => UpdateConfigRequest.decode(value),
+    responseSerialize: (value: UpdateConfigResponse): Buffer =>
+      Buffer.from(UpdateConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateConfigResponse => UpdateConfigResponse.decode(value),
   },
 } as const;
 
@@ -2277,7 +3118,9 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
-   * GetDelivery reports it.
+   * GetDelivery reports it. Once the code is approved, replaced by a newer one, locked or
+   * expired, the gateway recalls the message from the user's chat in the background,
+   * unless the scenario's `recall` setting is off.
    */
   sendCode: handleUnaryCall<SendCodeRequest, SendCodeResponse>;
   /**
@@ -2298,9 +3141,24 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    * accepted and then silently dropped it (daily cap, duplicate content, outside
    * the app's visible range). A pending record is checked with DingTalk on the spot.
    * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Once the gateway has recalled the message from the user's chat (the code was
+   * approved, replaced, locked or expired), recalled_at and recall_reason say so.
    * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
    */
   getDelivery: handleUnaryCall<GetDeliveryRequest, GetDeliveryResponse>;
+  /**
+   * UpdateConfig changes settings while the gateway runs, on every replica sharing the
+   * store (within about CONFIG_POLL_MS): the gateway switch, the DingTalk app's AgentId,
+   * AppKey and AppSecret, and each scenario's switch, policy and templates. New
+   * credentials are tried with DingTalk before anything is saved. Only the administrator
+   * credential (ADMIN_TOKEN) may call it; the identity server's token gets
+   * PERMISSION_DENIED. Errors: ABORTED (the configuration changed since `version` was
+   * read: read it again), INVALID_ARGUMENT (a path or value; the message names it),
+   * FAILED_PRECONDITION (DingTalk refused the credentials, with its reason and the
+   * `dingtalk-errcode` trailer; runtime changes are turned off; the AppSecret would be
+   * kept in a shared store without CONFIG_ENCRYPTION_KEY), UNAVAILABLE.
+   */
+  updateConfig: handleUnaryCall<UpdateConfigRequest, UpdateConfigResponse>;
 }
 
 export interface VerificationServiceClient extends Client {
@@ -2314,7 +3172,9 @@ export interface VerificationServiceClient extends Client {
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
-   * GetDelivery reports it.
+   * GetDelivery reports it. Once the code is approved, replaced by a newer one, locked or
+   * expired, the gateway recalls the message from the user's chat in the background,
+   * unless the scenario's `recall` setting is off.
    */
   sendCode(
     request: SendCodeRequest,
@@ -2391,6 +3251,8 @@ export interface VerificationServiceClient extends Client {
    * accepted and then silently dropped it (daily cap, duplicate content, outside
    * the app's visible range). A pending record is checked with DingTalk on the spot.
    * Records are kept for 24 hours, as long as DingTalk keeps send results.
+   * Once the gateway has recalled the message from the user's chat (the code was
+   * approved, replaced, locked or expired), recalled_at and recall_reason say so.
    * Errors: INVALID_ARGUMENT (malformed id), NOT_FOUND (no record for that id).
    */
   getDelivery(
@@ -2407,6 +3269,33 @@ export interface VerificationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UpdateConfig changes settings while the gateway runs, on every replica sharing the
+   * store (within about CONFIG_POLL_MS): the gateway switch, the DingTalk app's AgentId,
+   * AppKey and AppSecret, and each scenario's switch, policy and templates. New
+   * credentials are tried with DingTalk before anything is saved. Only the administrator
+   * credential (ADMIN_TOKEN) may call it; the identity server's token gets
+   * PERMISSION_DENIED. Errors: ABORTED (the configuration changed since `version` was
+   * read: read it again), INVALID_ARGUMENT (a path or value; the message names it),
+   * FAILED_PRECONDITION (DingTalk refused the credentials, with its reason and the
+   * `dingtalk-errcode` trailer; runtime changes are turned off; the AppSecret would be
+   * kept in a shared store without CONFIG_ENCRYPTION_KEY), UNAVAILABLE.
+   */
+  updateConfig(
+    request: UpdateConfigRequest,
+    callback: (error: ServiceError | null, response: UpdateConfigResponse) => void,
+  ): ClientUnaryCall;
+  updateConfig(
+    request: UpdateConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateConfigResponse) => void,
+  ): ClientUnaryCall;
+  updateConfig(
+    request: UpdateConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateConfigResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -2459,6 +3348,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
