@@ -4,6 +4,7 @@ import { createAdminService, type AdminService } from './admin/service';
 import { baseSettings, type Config } from './config';
 import { createLiveSettings, type LiveSettings } from './config/live';
 import { createSecretBox, LOCAL_BOX } from './config/secret-box';
+import { startConsole } from './console/server';
 import { createDingTalkClient, type DingTalkClient } from './dingtalk/client';
 import { createRateGate } from './dingtalk/rate-gate';
 import { sleep } from './dingtalk/retry';
@@ -29,7 +30,7 @@ export interface App {
   grpc: GrpcServerHandle;
   store: VerificationStore;
   dingtalk: DingTalkClient;
-  /** The settings in force, changed at run time through UpdateConfig. */
+  /** The settings in force, changed at run time through UpdateConfig or the console. */
   settings: LiveSettings;
   admin: AdminService;
   /** Present in sandbox mode: the built-in DingTalk. */
@@ -39,6 +40,8 @@ export interface App {
   metrics: Metrics;
   /** Set when METRICS_ADDRESS is configured. */
   metricsUrl?: string;
+  /** Set when ADMIN_ADDRESS is configured: the admin console. */
+  consoleUrl?: string;
   /** Health goes NOT_SERVING, in-flight calls get up to graceMs, then everything closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -52,7 +55,7 @@ export interface AppOptions {
 /**
  * The composition root: the only place adapters are wired to the services.
  * Start order: sandbox simulator (if any) → store → HMAC secret → settings → DingTalk
- * client → services → metrics and gRPC servers → health SERVING. Anything that
+ * client → services → metrics, gRPC and console servers → health SERVING. Anything that
  * fails closes what was opened, in reverse.
  */
 export async function createApp(started: Config, options: AppOptions): Promise<App> {
@@ -74,7 +77,7 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
     const codeSecret = await createCodeSecret(store, config.codeSecret, random, logger);
     const metrics = createMetrics();
     const activity = createActivity(now);
-    // One event stream feeds the audit log, the counters and the last-hour activity.
+    // One event stream feeds the audit log, the counters and the console's overview.
     const audit = (event: string, fields: Record<string, unknown>) => {
       logger.info({ audit: event, ...fields }, event);
       metrics.onEvent(event, fields);
@@ -204,6 +207,31 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
     reportDingTalk = grpc.setDingTalkUp;
     grpc.setDingTalkUp(dingtalk.circuitState() !== 'open');
 
+    let consoleUrl: string | undefined;
+    if (config.adminAddress && config.adminToken) {
+      const [host, port] = splitHostPort(config.adminAddress);
+      const served = await startConsole({
+        host,
+        port,
+        tls: config.tls,
+        adminToken: config.adminToken,
+        admin,
+        verification,
+        binding,
+        sandboxInboxUrl: sandbox ? `${sandbox.simulator.url}/` : undefined,
+        logger,
+        now,
+        random,
+      });
+      opened.push(served.close);
+      consoleUrl = served.url;
+    } else if (config.adminAddress) {
+      logger.warn(
+        { adminAddress: config.adminAddress },
+        'ADMIN_ADDRESS is set but ADMIN_TOKEN is not; the console stays off',
+      );
+    }
+
     const probe = startHealthProbe(
       store,
       codeSecret.reconcile,
@@ -229,6 +257,7 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
       adminTokenFile: sandbox?.adminTokenFile,
       metrics,
       metricsUrl,
+      consoleUrl,
       // In reverse start order: the probe stops, the servers drain, then the rest closes.
       close: async (graceMs = 5000) => {
         shutdownGraceMs = graceMs;

@@ -23,6 +23,14 @@ async function main(): Promise<void> {
       ' SANDBOX MODE: no DingTalk credentials are set, so every message',
       ' goes to the built-in DingTalk simulator and never leaves this machine.',
       ` Inbox: ${app.simulator.url}/   Demo users: alice, bob (bound); carol (not bound)`,
+      ...(app.consoleUrl
+        ? [
+            ` Console: ${app.consoleUrl}/`,
+            app.adminTokenFile
+              ? `   sign in with the token in ${app.adminTokenFile}`
+              : '   sign in with ADMIN_TOKEN',
+          ]
+        : []),
       ' Set DINGTALK_AGENT_ID, DINGTALK_APP_KEY, DINGTALK_APP_SECRET to go live.',
       '================================================================',
     ];

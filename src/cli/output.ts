@@ -138,9 +138,15 @@ export function formatConfig(r: GetConfigResponse): string[] {
     ['api url', r.apiUrl],
     ['oapi url', r.oapiUrl],
     ['default locale', r.defaultLocale],
+    [
+      'version',
+      r.version === 0
+        ? '0 (nothing changed at run time)'
+        : `${r.version}, changed ${r.updatedAt?.toISOString() ?? '?'} by ${r.updatedBy || '?'}`,
+    ],
   ]);
   const scenarios = table([
-    ['scenario', 'enabled', 'digits', 'ttl', 'attempts', 'resend after', 'sends/hour', 'locales'],
+    ['scenario', 'enabled', 'digits', 'ttl', 'attempts', 'resend after', 'sends/hour', 'recall', 'locales'],
     ...r.scenarios.map((s) => [
       scenarioLabel(s.scenario),
       s.enabled ? 'yes' : 'no',
@@ -149,6 +155,7 @@ export function formatConfig(r: GetConfigResponse): string[] {
       String(s.maxAttempts),
       `${s.resendIntervalSeconds} s`,
       String(s.maxSendsPerHour),
+      s.recall ? 'yes' : 'no',
       s.templates.map((t) => t.locale).join(', '),
     ]),
   ]);

@@ -150,7 +150,7 @@ describe('dtg test, bindings, config and health', () => {
     expect(human.stdout).toMatch(/^app secret +set$/m);
     expect(human.stdout).toMatch(/^scenario +enabled +digits +ttl +attempts/m);
     for (const s of ['login', 'password_recovery', 'two_factor', 'password_reset', 'risk_warning'])
-      expect(human.stdout).toMatch(new RegExp(`^${s} +yes +6 +300 s +5 +60 s +10 +zh-CN, en-US$`, 'm'));
+      expect(human.stdout).toMatch(new RegExp(`^${s} +yes +6 +300 s +5 +60 s +10 +yes +zh-CN, en-US$`, 'm'));
     const json = JSON.parse((await dtg(['config', '--json'])).stdout) as {
       mode: string;
       scenarios: Array<{ scenario: string; templates: unknown[] }>;
