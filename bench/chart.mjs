@@ -3,6 +3,9 @@
 const esc = (s) =>
   String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
+/** One colour per store: Redis red, MySQL green, memory (and the rest) blue. */
+const storeColor = (id) => (id.includes('redis') ? '#c0392b' : id.includes('mysql') ? '#1e8449' : '#2e86c1');
+
 export function renderChart(r) {
   const W = 960;
   const H = 400;
@@ -18,15 +21,17 @@ export function renderChart(r) {
   // Left: calls/s per case.
   const x0 = 60;
   const y0 = 340;
-  const bw = 70;
+  // Bars narrow as cases are added, so the left chart keeps clear of the right one (at x 540).
+  const slot = Math.min(82, Math.floor(460 / Math.max(1, r.cases.length)));
+  const bw = slot - 12;
   const ph = 230;
   const max = Math.max(1, ...r.cases.map((c) => c.peak.rps));
   out.push(`<text x="${x0}" y="56" font-weight="bold">calls/s (ratio to the no-op server)</text>`);
-  out.push(`<line x1="${x0}" y1="${y0}" x2="${x0 + r.cases.length * (bw + 12)}" y2="${y0}" stroke="#333"/>`);
+  out.push(`<line x1="${x0}" y1="${y0}" x2="${x0 + r.cases.length * slot}" y2="${y0}" stroke="#333"/>`);
   r.cases.forEach((c, i) => {
     const h = (c.peak.rps / max) * ph;
-    const x = x0 + i * (bw + 12);
-    const fill = c.id === 'noop' ? '#999' : c.id.includes('redis') ? '#c0392b' : '#2e86c1';
+    const x = x0 + i * slot;
+    const fill = c.id === 'noop' ? '#999' : storeColor(c.id);
     out.push(`<rect x="${x}" y="${y0 - h}" width="${bw}" height="${h}" fill="${fill}"/>`);
     out.push(
       `<text x="${x + bw / 2}" y="${y0 - h - 18}" text-anchor="middle">${Math.round(c.peak.rps)}</text>`,
@@ -61,7 +66,7 @@ export function renderChart(r) {
         `<text x="${rx - 6}" y="${Y(10 ** e) + 4}" text-anchor="end">${10 ** e}</text><line x1="${rx}" y1="${Y(10 ** e)}" x2="${rx + rw}" y2="${Y(10 ** e)}" stroke="#eee"/>`,
       );
     Object.entries(series).forEach(([id, pts], i) => {
-      const color = id.includes('redis') ? '#c0392b' : '#2e86c1';
+      const color = storeColor(id);
       out.push(
         `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${X(p.concurrency)},${Y(p.p99)}`).join(' ')}"/>`,
       );

@@ -43,7 +43,13 @@ for (let from = 0; from < seed; from += batch) {
 }
 const seedMs = Date.now() - started;
 globalThis.gc?.();
-process.send({ address: app.grpc.address, metricsUrl: app.metricsUrl, seeded: seed, seedMs });
+process.send({
+  address: app.grpc.address,
+  metricsUrl: app.metricsUrl,
+  hooksUrl: app.hooks?.url,
+  seeded: seed,
+  seedMs,
+});
 process.on('SIGTERM', () => {
   app.close(1000).then(
     () => process.exit(0),

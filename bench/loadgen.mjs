@@ -22,7 +22,7 @@ const {
 
 /**
  * VerifyCode mix over the seeded users, round robin: on its first visit every tenth
- * user submits the right code (APPROVED; later visits find it used: NOT_FOUND), the
+ * user submits the right code (APPROVED; later visits find it used: ALREADY_USED), the
  * others a wrong one (WRONG_CODE until max_attempts, then TOO_MANY_ATTEMPTS).
  */
 const verifyBodies = () => {

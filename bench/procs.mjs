@@ -211,6 +211,90 @@ export async function startRedisServer({ cpu } = {}) {
   };
 }
 
+/** mariadbd and mariadb-install-db, where Debian puts them (the server off a non-root PATH); undefined unless both exist. */
+export function findMariaDb() {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
+  const find = (name) => dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+  const server = find('mariadbd');
+  const install = find('mariadb-install-db');
+  return server && install ? { server, install } : undefined;
+}
+
+/**
+ * A throwaway MariaDB on a free loopback port, with a password. Durability as the Redis case's
+ * (none to disk): commits are written to the OS at once but not fsynced
+ * (innodb_flush_log_at_trx_commit=2), so the figures price the store, not this machine's disk.
+ * `--no-defaults` first: the machine's /etc/mysql configuration would bring its own user and paths.
+ */
+export async function startMariaDbServer({ cpu } = {}) {
+  const bin = findMariaDb();
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-bench-mariadb-'));
+  const password = randomBytes(12).toString('hex');
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  writeFileSync(
+    join(dir, 'init.sql'),
+    `FLUSH PRIVILEGES;\nCREATE USER 'bench'@'%' IDENTIFIED BY '${password}';\nGRANT ALL ON *.* TO 'bench'@'%';\n`,
+  );
+  const data = join(dir, 'data');
+  await runCommand(bin.install, [
+    '--no-defaults',
+    ...asRoot,
+    `--datadir=${data}`,
+    '--skip-test-db',
+    '--skip-name-resolve',
+    `--extra-file=${join(dir, 'init.sql')}`,
+  ]);
+  const port = await freePort();
+  const args = [
+    '--no-defaults',
+    ...asRoot,
+    `--datadir=${data}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+  ];
+  args.push(`--socket=${join(dir, 'sock')}`, `--pid-file=${join(dir, 'pid')}`, '--skip-name-resolve');
+  args.push('--skip-log-bin', '--innodb-flush-log-at-trx-commit=2', '--innodb-buffer-pool-size=512M');
+  args.push('--max-connections=500');
+  const child = spawn(...pinned(bin.server, args, cpu), { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`mariadbd did not start:\n${out}`)), 20_000);
+    child.stderr.on('data', (d) => {
+      out = (out + d.toString()).slice(-4000);
+      if (out.includes('ready for connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`mariadbd exited with ${code}:\n${out}`)));
+  });
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  const root = `mysql://bench:${password}@127.0.0.1:${port}`;
+  return {
+    url: `${root}/gateway`,
+    pid: child.pid,
+    /** An empty `gateway` database: the gateway creates its tables at start. */
+    flush: async () => {
+      const { createConnection } = await import('mysql2/promise');
+      const c = await createConnection({ uri: `${root}/mysql` });
+      try {
+        await c.query('DROP DATABASE IF EXISTS gateway');
+        await c.query('CREATE DATABASE gateway');
+      } finally {
+        await c.end();
+      }
+    },
+    close: async () => {
+      process.removeListener('exit', kill);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      kill();
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Sums dtg_rpc_requests_total by method and code from a Prometheus text page. */
 export async function rpcCounts(metricsUrl) {
   const text = await (await fetch(metricsUrl)).text();
@@ -234,3 +318,67 @@ export const diff = (after, before) =>
       .map(([k, v]) => [k, v - (before[k] ?? 0)])
       .filter(([, v]) => v !== 0),
   );
+
+/**
+ * A throwaway Redis Cluster: three masters on free loopback ports, joined with
+ * `redis-cli --cluster create`, a password on every node, no persistence.
+ */
+export async function startRedisCluster({ cpu } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-bench-cluster-'));
+  const password = randomBytes(12).toString('hex');
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const auth = ['--no-auth-warning', '-a', password];
+  const children = await Promise.all(
+    ports.map(async (port) => {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`));
+      args.push('--dir', dir, '--requirepass', password, '--masterauth', password, '--protected-mode', 'no');
+      const child = spawn(...pinned('redis-server', args, cpu), { stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 20_000);
+        child.stdout.on('data', (d) => {
+          out += d.toString();
+          if (out.includes('Ready to accept connections')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
+      });
+      return child;
+    }),
+  );
+  const kill = () => children.forEach((c) => c.kill('SIGKILL'));
+  process.once('exit', kill);
+  await runCommand('redis-cli', [
+    ...auth,
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-yes',
+  ]);
+  for (let i = 0; ; i++) {
+    const info = await runCommand('redis-cli', ['-p', String(ports[0]), ...auth, 'CLUSTER', 'INFO']);
+    if (String(info).includes('cluster_state:ok')) break;
+    if (i > 100) throw new Error('the Redis Cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `redis+cluster://:${password}@${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    pids: children.map((c) => c.pid),
+    flush: () =>
+      Promise.all(ports.map((p) => runCommand('redis-cli', ['-p', String(p), ...auth, 'FLUSHALL']))),
+    close: async () => {
+      process.removeListener('exit', kill);
+      await Promise.all(
+        children.map((c) => {
+          const exited = new Promise((resolve) => c.once('exit', resolve));
+          c.kill('SIGKILL');
+          return exited;
+        }),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

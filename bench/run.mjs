@@ -5,11 +5,16 @@
 //   verify-memory VerifyCode, in-memory store
 //   send-memory   SendCode through the DingTalk simulator, in-memory store
 //   verify-redis, send-redis   the same against Redis
+//   verify-cluster, send-cluster   the same against a three-master Redis Cluster (started only for these cases)
+//   verify-mysql, send-mysql   the same against MariaDB (the MySQL store; started only for these cases)
+//   hook-supabase-memory  Supabase's Send SMS hook (signed, a new webhook id and user per call) through
+//                 the HTTP hooks, DeliverCode and the simulator, in-memory store; over keep-alive HTTP/1.1
+//                 (bench/hookgen.mjs), counted by the generator: the gateway's metrics count gRPC calls only
 // then concurrency 1/10/100/1000 and 10^3 vs 10^6 stored codes.
-// Servers are pinned to CPU 0; the load generator, simulator and Redis to CPU 1.
+// Servers are pinned to CPU 0; the load generator, simulator, Redis and MariaDB to CPU 1.
 //
 // Options: --smoke (a second per case, no sweeps: what the test suite runs), --seconds <n>,
-// --out <dir> (default bench/results), --no-redis, --only <case,...>, --cpu-prof,
+// --out <dir> (default bench/results), --no-redis, --no-mysql, --only <case,...>, --cpu-prof,
 // --rounds <n> (default 3: each case's figures are the median of n runs; ratios pair runs by round),
 // --rate <calls/s> (open loop instead of closed: for comparing CPU per call at equal load),
 // --node-args '<flags>' (extra Node flags for the gateway, e.g. V8 heap limits),
@@ -24,6 +29,7 @@ import { renderChart } from './chart.mjs';
 import {
   cpuSecondsOf,
   diff,
+  findMariaDb,
   hasCommand,
   imageNodeFlags,
   memoryCgroup,
@@ -34,6 +40,8 @@ import {
   runCommand,
   runNode,
   sampleRss,
+  startMariaDbServer,
+  startRedisCluster,
   startNode,
   startRedisServer,
 } from './procs.mjs';
@@ -48,6 +56,7 @@ const outDir = option('--out', join(import.meta.dirname, 'results'));
 const only = option('--only', '')?.split(',').filter(Boolean);
 const cpuProf = flag('--cpu-prof');
 const withRedis = !flag('--no-redis') && hasCommand('redis-server');
+const withMysql = !flag('--no-mysql') && findMariaDb() !== undefined;
 const here = import.meta.dirname;
 const extraEnv = Object.fromEntries(
   option('--env', '')
@@ -82,6 +91,9 @@ const sim = startNode(join(here, 'simulator.mjs'), { cpu: CLIENT_CPU });
 const simInfo = await sim.ready;
 const redis = withRedis ? await startRedisServer({ cpu: CLIENT_CPU }) : undefined;
 
+/** The Supabase hook's secret in the benchmark (Supabase's `v1,whsec_<base64>` form). */
+const HOOK_SECRET = `v1,whsec_${Buffer.from('bench-only-supabase-hook-key-0123456789').toString('base64')}`;
+
 const gatewayEnv = (store, seed) => ({
   LISTEN_ADDRESS: '127.0.0.1:0',
   METRICS_ADDRESS: '127.0.0.1:0',
@@ -103,8 +115,16 @@ const gatewayEnv = (store, seed) => ({
   CODE_RESEND_INTERVAL_SECONDS: '0',
   CODE_MAX_SENDS_PER_HOUR: '1000',
   CODE_MAX_ATTEMPTS: '100',
+  // Wrong codes also count per user across codes; at the default 20 a seeded user would be locked
+  // (VERIFY_RESULT_LOCKED, no HMAC) from its 20th visit on, and the mix would get cheaper as it runs.
+  CODE_MAX_FAILURES: '100',
   BENCH_SEED_CODES: String(seed),
+  HOOKS_ADDRESS: '127.0.0.1:0',
+  HOOK_SUPABASE_SECRET: HOOK_SECRET,
+  // Every hook call is a new user; the message budget is per user, so it does not refuse them.
   ...(store === 'redis' ? { STORE_URL: redis.url } : {}),
+  ...(store === 'mysql' ? { STORE_URL: mysql.url } : {}),
+  ...(store === 'cluster' ? { STORE_URL: cluster.url } : {}),
   ...extraEnv,
 });
 
@@ -121,6 +141,8 @@ async function startServer(kase) {
     return { proc: p, address: hello.ready, metricsUrl: undefined };
   }
   if (kase.store === 'redis') await redis.flush();
+  if (kase.store === 'mysql') await mysql.flush();
+  if (kase.store === 'cluster') await cluster.flush();
   const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, `profile-${kase.id}.tmp`)}`] : [];
   // The log goes to a file, as a container runtime would take it; a pipe read by this
   // process would charge the reading to CPU 1, /dev/null would make logging look free.
@@ -146,7 +168,13 @@ async function startServer(kase) {
     if (!flag('--keep-logs')) rmSync(logFile, { force: true });
   };
   const hello = await p.ready;
-  return { proc: p, address: hello.address, metricsUrl: hello.metricsUrl, seedMs: hello.seedMs };
+  return {
+    proc: p,
+    address: hello.address,
+    metricsUrl: hello.metricsUrl,
+    hooksUrl: hello.hooksUrl,
+    seedMs: hello.seedMs,
+  };
 }
 
 /** One load run against a started server; returns the generator's figures plus server-side facts. */
@@ -160,8 +188,10 @@ async function load(
   const noopBefore = server.metricsUrl ? undefined : (await server.proc.ask('count')).ok;
   const cpu0 = cpuSecondsOf(pid);
   const stopRss = sampleRss(pid);
+  const hook = kase.kind === 'hook';
   const opts = {
-    target: server.address,
+    target: hook ? server.hooksUrl : server.address,
+    secret: hook ? HOOK_SECRET : undefined,
     kind: kase.kind,
     concurrency,
     rate,
@@ -171,7 +201,10 @@ async function load(
     runId: `${kase.id}-${Date.now()}`,
   };
   const gen = JSON.parse(
-    await runNode(join(here, 'loadgen.mjs'), { cpu: CLIENT_CPU, args: [JSON.stringify(opts)] }),
+    await runNode(join(here, hook ? 'hookgen.mjs' : 'loadgen.mjs'), {
+      cpu: CLIENT_CPU,
+      args: [JSON.stringify(opts)],
+    }),
   );
   const peakRss = stopRss();
   const cpuSeconds = cpuSecondsOf(pid) - cpu0;
@@ -187,6 +220,8 @@ async function load(
       .reduce((n, [, v]) => n + v, 0);
     errors = Object.fromEntries(Object.entries(d).filter(([k]) => !k.endsWith(':OK')));
     outcomes = diff(after.outcomes, before.outcomes);
+    // HTTP answers are the generator's to count (200, or an error by status).
+    if (hook) ({ ok, errors } = gen);
   } else {
     ok = (await server.proc.ask('count')).ok - noopBefore;
     errors = {};
@@ -224,7 +259,38 @@ const CASES = [
   { id: 'send-memory', label: '(c) SendCode + delivery, memory', kind: 'send', store: 'memory' },
   { id: 'verify-redis', label: '(d) VerifyCode, Redis', kind: 'verify', store: 'redis', seed: S.seed },
   { id: 'send-redis', label: '(d) SendCode + delivery, Redis', kind: 'send', store: 'redis' },
-].filter((c) => (withRedis || c.store !== 'redis') && (!only?.length || only.includes(c.id)));
+  {
+    id: 'verify-cluster',
+    label: '(g) VerifyCode, Redis Cluster',
+    kind: 'verify',
+    store: 'cluster',
+    seed: S.seed,
+  },
+  { id: 'send-cluster', label: '(g) SendCode + delivery, Redis Cluster', kind: 'send', store: 'cluster' },
+  { id: 'verify-mysql', label: '(f) VerifyCode, MariaDB', kind: 'verify', store: 'mysql', seed: S.seed },
+  { id: 'send-mysql', label: '(f) SendCode + delivery, MariaDB', kind: 'send', store: 'mysql' },
+  {
+    id: 'hook-supabase-memory',
+    label: '(e) Supabase hook → DeliverCode, memory',
+    kind: 'hook',
+    store: 'memory',
+  },
+]
+  .filter((c) => !only?.length || only.includes(c.id))
+  .filter((c) => (withRedis || c.store !== 'redis') && (withMysql || c.store !== 'mysql'))
+  .filter((c) => (withRedis && hasCommand('redis-cli')) || c.store !== 'cluster');
+if (!withMysql && only?.some((id) => id.endsWith('-mysql')))
+  log(
+    flag('--no-mysql')
+      ? 'MySQL cases skipped: --no-mysql'
+      : 'MySQL cases skipped: no mariadbd and mariadb-install-db (apt-get install mariadb-server-core)',
+  );
+const mysql = CASES.some((c) => c.store === 'mysql')
+  ? await startMariaDbServer({ cpu: CLIENT_CPU })
+  : undefined;
+const cluster = CASES.some((c) => c.store === 'cluster')
+  ? await startRedisCluster({ cpu: CLIENT_CPU })
+  : undefined;
 
 const results = {
   date: new Date().toISOString(),
@@ -234,7 +300,7 @@ const results = {
     memGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     pinned: pinnable
-      ? `servers on CPU ${SERVER_CPU}; load generator, simulator, Redis on CPU ${CLIENT_CPU}`
+      ? `servers on CPU ${SERVER_CPU}; load generator, simulator, Redis, MariaDB on CPU ${CLIENT_CPU}`
       : 'not pinned',
   },
   settings: {
@@ -274,7 +340,8 @@ try {
         log(
           `  ${Math.round(peak.rps)} calls/s, ${Math.round(peak.cpuUsPerCall ?? 0)} µs CPU/call, p99 ${peak.p99.toFixed(2)} ms, ok ${peak.ok}, errors ${JSON.stringify(peak.errors)}`,
         );
-        if (last && S.halfMs > 0 && peak.rps > 0) {
+        // The hook generator is closed-loop only: no half-rate run for it.
+        if (last && S.halfMs > 0 && peak.rps > 0 && kase.kind !== 'hook') {
           extra[kase.id].half = await load(server, kase, {
             rate: Math.round(median(runs[kase.id].map((r) => r.rps)) / 2),
             durationMs: S.halfMs,
@@ -341,6 +408,8 @@ try {
   await sim.stop();
   cgroup?.remove();
   await redis?.close();
+  await mysql?.close();
+  await cluster?.close();
 }
 
 const name = smoke ? 'smoke' : 'results';

@@ -12,7 +12,8 @@ import type { Simulator } from './dingtalk/simulator';
 import { redirectPolicy } from './domain/login';
 import { bindingHandlers, verificationHandlers } from './grpc/handlers';
 import { startGrpcServer, type GrpcServerHandle } from './grpc/server';
-import { startHealthProbe } from './health-probe';
+import { startHealthProbe, storeInfo } from './health-probe';
+import { startHooks } from './hooks/server';
 import type { Logger } from './logger';
 import { createMetrics, startMetricsServer, type Metrics } from './metrics';
 import { seedSandboxBindings, splitHostPort, startSandbox } from './sandbox';
@@ -42,6 +43,8 @@ export interface App {
   metricsUrl?: string;
   /** Set when ADMIN_ADDRESS is configured: the admin console. */
   consoleUrl?: string;
+  /** Set when HOOKS_ADDRESS is configured: the HTTP hooks' base URL, and the routes that are on. */
+  hooks?: { url: string; routes: string[] };
   /** Health goes NOT_SERVING, in-flight calls get up to graceMs, then everything closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -72,10 +75,21 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
     if (sandbox) opened.push(() => sandbox.simulator.close());
     const config = sandbox?.config ?? started;
 
-    const store = await createStore(config.storeUrl, { logger });
+    const store = await createStore(config.storeUrl, {
+      logger,
+      redisWaitReplicas: config.redisWaitReplicas,
+      redisWaitTimeoutMs: config.redisWaitTimeoutMs,
+    });
     opened.push(() => store.close());
-    const codeSecret = await createCodeSecret(store, config.codeSecret, random, logger);
+    const codeSecret = await createCodeSecret(store, config.codeSecret, random, logger, {
+      previous: config.codeSecretPrevious,
+      generation: config.codeSecretGeneration,
+      now,
+      // Every running replica reads a rotated key at its next store probe, well before this.
+      graceMs: Math.max(30_000, 3 * config.storeProbeMs),
+    });
     const metrics = createMetrics();
+    metrics.setStoreInfo(storeInfo(store));
     const activity = createActivity(now);
     // One event stream feeds the audit log, the counters and the console's overview.
     const audit = (event: string, fields: Record<string, unknown>) => {
@@ -144,9 +158,10 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
     const verification = createVerificationService({
       store,
       dingtalk,
-      settings: config,
+      settings: { ...config, mobileCacheMs: config.hooks.mobileCacheMs },
       policies: () => settings.current.settings,
       secret: codeSecret.current,
+      acceptedSecrets: codeSecret.accepted,
       now,
       random,
       audit,
@@ -232,6 +247,25 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
       );
     }
 
+    let hooks: App['hooks'];
+    if (config.hooks.address) {
+      const [host, port] = splitHostPort(config.hooks.address);
+      const served = await startHooks({
+        host,
+        port,
+        tls: config.tls,
+        hooks: config.hooks,
+        deliver: verification.deliverCode,
+        secret: codeSecret.current,
+        audit,
+        logger,
+        now,
+      });
+      opened.push(() => served.close(Math.min(shutdownGraceMs, 5000)));
+      hooks = { url: served.url, routes: served.routes };
+      logger.info({ hooks: served.url, routes: served.routes }, `hooks served at ${served.url}/hooks/`);
+    }
+
     const probe = startHealthProbe(
       store,
       codeSecret.reconcile,
@@ -239,6 +273,7 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
         storeUp = up;
         grpc.setServing(up);
         metrics.setStoreUp(up);
+        metrics.setStoreInfo(storeInfo(store));
       },
       logger,
       config.storeProbeMs,
@@ -258,6 +293,7 @@ export async function createApp(started: Config, options: AppOptions): Promise<A
       metrics,
       metricsUrl,
       consoleUrl,
+      hooks,
       // In reverse start order: the probe stops, the servers drain, then the rest closes.
       close: async (graceMs = 5000) => {
         shutdownGraceMs = graceMs;

@@ -1,6 +1,14 @@
 import type { Logger } from './logger';
 import type { VerificationStore } from './verification/ports';
 
+/** The store's kind, and for Redis its topology and the master in use now (for logs and metrics). */
+export function storeInfo(store: VerificationStore): { kind: string; topology: string; master: string } {
+  const redis = (store as { redis?: { topology: string; master(): string } }).redis;
+  return redis
+    ? { kind: store.kind, topology: redis.topology, master: redis.master() }
+    : { kind: store.kind, topology: store.kind === 'memory' ? 'memory' : 'single', master: '' };
+}
+
 export interface HealthProbe {
   /** Whether the last probe reached the store. */
   up(): boolean;
@@ -29,14 +37,15 @@ export function startHealthProbe(
       .then(alsoCheck)
       .then(
         () => {
-          if (!healthy) logger.info({ store: store.kind }, 'store reachable again; health SERVING');
+          if (!healthy)
+            logger.info({ store: store.kind, ...storeInfo(store) }, 'store reachable again; health SERVING');
           healthy = true;
           setUp(true);
         },
         (e: unknown) => {
           if (healthy)
             logger.warn(
-              { store: store.kind, err: (e as Error).message },
+              { store: store.kind, ...storeInfo(store), err: (e as Error).message },
               'store unreachable; health NOT_SERVING',
             );
           healthy = false;

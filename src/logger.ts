@@ -15,6 +15,7 @@ export const REDACTED_KEYS = [
   'token',
   'authorization',
   'codeSecret',
+  'codeSecretPrevious',
   'secret',
 ] as const;
 

@@ -31,6 +31,12 @@ async function main(): Promise<void> {
               : '   sign in with ADMIN_TOKEN',
           ]
         : []),
+      ...(app.hooks
+        ? [
+            ` Hooks: ${app.hooks.url}/hooks/{${app.hooks.routes.join(',')}}`,
+            '   demo credentials and curl recipes: docs/identity-servers.md',
+          ]
+        : []),
       ' Set DINGTALK_AGENT_ID, DINGTALK_APP_KEY, DINGTALK_APP_SECRET to go live.',
       '================================================================',
     ];

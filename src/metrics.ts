@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { SCENARIOS } from './domain/scenario';
 
 /** What the DingTalk client reports about itself at scrape time. */
 export interface DingTalkStatsSource {
@@ -185,12 +186,19 @@ export function createMetrics() {
     registers: [registry],
   });
   storeUp.set(1);
+  const storeInfo = new Gauge({
+    name: 'dtg_store_info',
+    help: 'Always 1: the store kind, its topology (Redis: standalone, sentinel, cluster) and the master in use',
+    labelNames: ['kind', 'topology', 'master'],
+    registers: [registry],
+  });
   const circuitOpen = new Gauge({
     name: 'dtg_dingtalk_circuit_open',
     help: '1 while the gateway has stopped calling DingTalk after repeated outages',
     registers: [registry],
   });
   circuitOpen.set(0);
+  const limits = limitCounters(registry);
 
   // The DingTalk client keeps running totals; these counters copy them at scrape time.
   let dingtalk: DingTalkStatsSource | undefined;
@@ -226,6 +234,8 @@ export function createMetrics() {
     /** Feeds the counters from the service's audit events. */
     onEvent(event: string, f: Record<string, unknown>) {
       const scenario = String(f.scenario ?? '');
+      limits(event, scenario, f);
+      if (event === 'code.replayed') codes.add(scenario, 'replayed');
       if (event === 'code.sent') codes.add(scenario, 'sent');
       else if (event === 'code.send_failed') codes.add(scenario, 'send_failed');
       else if (event === 'code.refused') codes.add(scenario, `refused_${String(f.reason)}`);
@@ -243,12 +253,55 @@ export function createMetrics() {
     setStoreUp(up: boolean) {
       storeUp.set(up ? 1 : 0);
     },
+    /** One series only: a new master (after a failover) replaces the old one's. */
+    setStoreInfo(info: { kind: string; topology: string; master: string }) {
+      storeInfo.reset();
+      storeInfo.set(info, 1);
+    },
     setDingTalkCircuitOpen(open: boolean) {
       circuitOpen.set(open ? 1 : 0);
     },
     attachDingTalk(source: DingTalkStatsSource) {
       dingtalk = source;
     },
+  };
+}
+
+/** Every kind of limit refusal, exposed from the start at 0 so rate() and alerts see each series. */
+export const LIMIT_KINDS = [
+  'cooldown',
+  'quota',
+  'client_ip',
+  'user_day',
+  'since_success',
+  'lockout',
+] as const;
+
+/**
+ * The abuse counters, fed from the audit events: `code.refused` by its reason (a send over a
+ * limit, a test message included; a send while locked out is reason lockout), a verification
+ * answered `locked` (kind lockout), and `code.locked` (a user locked in a scenario by failed
+ * verifications across codes).
+ */
+function limitCounters(registry: Registry) {
+  const refusals = new Counter({
+    name: 'dtg_limit_refusals_total',
+    help: 'Calls refused by a limit, by kind: sends refused by cooldown, quota (per scenario), client_ip, user_day or since_success; sends and verifications refused by a lockout (lockout)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const lockouts = new Counter({
+    name: 'dtg_lockouts_total',
+    help: 'Lockouts after too many failed verifications, by scenario',
+    labelNames: ['scenario'] as const,
+    registers: [registry],
+  });
+  for (const kind of LIMIT_KINDS) refusals.inc({ kind }, 0);
+  for (const scenario of SCENARIOS) lockouts.inc({ scenario }, 0);
+  return (event: string, scenario: string, f: Record<string, unknown>) => {
+    if (event === 'code.refused') refusals.inc({ kind: String(f.reason) });
+    else if (event === 'code.locked') lockouts.inc({ scenario });
+    else if (event === 'code.verified' && f.result === 'locked') refusals.inc({ kind: 'lockout' });
   };
 }
 

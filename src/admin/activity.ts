@@ -1,7 +1,7 @@
 import { SCENARIOS, type ScenarioName } from '../domain/scenario';
 
 /** What the overview counts per scenario. */
-export const ACTIVITY_KINDS = ['sent', 'approved', 'wrong', 'expired', 'dropped'] as const;
+export const ACTIVITY_KINDS = ['sent', 'approved', 'wrong', 'expired', 'locked', 'dropped'] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 export interface ScenarioActivity {
@@ -37,12 +37,16 @@ export function createActivity(now: () => number, minutes = 60) {
   const add = (scenario: ScenarioName, kind: ActivityKind) => {
     const b = bucketFor(now());
     let c = b.counts.get(scenario);
-    if (!c) b.counts.set(scenario, (c = { sent: 0, approved: 0, wrong: 0, expired: 0, dropped: 0 }));
+    if (!c)
+      b.counts.set(scenario, (c = { sent: 0, approved: 0, wrong: 0, expired: 0, locked: 0, dropped: 0 }));
     c[kind] += 1;
   };
 
   return {
-    /** An audit event: code.sent, code.verified (approve, wrong_code, expired) and code.delivery (dropped). */
+    /**
+     * An audit event: code.sent, code.verified (approve, wrong_code, expired), code.locked (a user
+     * locked out of the scenario after too many wrong codes) and code.delivery (dropped).
+     */
     onEvent(event: string, f: Record<string, unknown>) {
       const scenario = f.scenario as ScenarioName;
       if (!SCENARIOS.includes(scenario)) return;
@@ -51,14 +55,15 @@ export function createActivity(now: () => number, minutes = 60) {
         if (f.result === 'approve') add(scenario, 'approved');
         else if (f.result === 'wrong_code') add(scenario, 'wrong');
         else if (f.result === 'expired') add(scenario, 'expired');
-      } else if (event === 'code.delivery' && f.delivery === 'dropped') add(scenario, 'dropped');
+      } else if (event === 'code.locked') add(scenario, 'locked');
+      else if (event === 'code.delivery' && f.delivery === 'dropped') add(scenario, 'dropped');
     },
 
     /** The window up to now, per scenario, in SCENARIOS order. */
     summary(): ScenarioActivity[] {
       const current = Math.floor(now() / MINUTE_MS);
       return SCENARIOS.map((scenario) => {
-        const counts = { sent: 0, approved: 0, wrong: 0, expired: 0, dropped: 0 };
+        const counts = { sent: 0, approved: 0, wrong: 0, expired: 0, locked: 0, dropped: 0 };
         const sentPerMinute: number[] = [];
         for (let m = current - minutes + 1; m <= current; m++) {
           const b = buckets[((m % minutes) + minutes) % minutes];

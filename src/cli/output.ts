@@ -43,7 +43,7 @@ export function formatSend(r: SendCodeResponse, now: number): string[] {
   ];
 }
 
-export function formatVerify(r: VerifyCodeResponse): string[] {
+export function formatVerify(r: VerifyCodeResponse, now: number): string[] {
   const id = r.verificationId ? ` (verification id ${r.verificationId})` : '';
   switch (r.result) {
     case VerifyResult.VERIFY_RESULT_APPROVED:
@@ -55,11 +55,16 @@ export function formatVerify(r: VerifyCodeResponse): string[] {
     case VerifyResult.VERIFY_RESULT_EXPIRED:
       return [`rejected: the code has expired${id}; send a new one`];
     case VerifyResult.VERIFY_RESULT_NOT_FOUND:
-      return [
-        'rejected: no code is outstanding for this user and scenario (never sent, already used, or long gone)',
-      ];
+      return ['rejected: no code is outstanding for this user and scenario (never sent, or long gone)'];
     case VerifyResult.VERIFY_RESULT_TOO_MANY_ATTEMPTS:
       return [`rejected: too many attempts${id}; the code is locked, send a new one`];
+    case VerifyResult.VERIFY_RESULT_ALREADY_USED:
+      return [`rejected: the code was already used${id}`];
+    case VerifyResult.VERIFY_RESULT_LOCKED:
+      return [
+        `rejected: too many wrong codes for this user and scenario${id}; locked until ${when(r.lockedUntil, now)}`,
+        '  no code is checked and none is sent until then',
+      ];
     default:
       return [`unknown result ${r.result}`];
   }

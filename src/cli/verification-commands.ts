@@ -53,6 +53,11 @@ export const VERIFICATION_COMMANDS: Record<string, Command> = {
         value: 'IP',
         help: "the end user's IP address, for the per-IP send limit",
       },
+      'idempotency-key': {
+        type: 'string',
+        value: 'KEY',
+        help: 'repeat this key on a retry: within 10 minutes it answers the first send instead of sending again',
+      },
     },
     async run(ctx) {
       const request = SendCodeRequest.fromPartial({
@@ -62,6 +67,7 @@ export const VERIFICATION_COMMANDS: Record<string, Command> = {
         mobile: stringOption(ctx.options, 'mobile') ?? '',
         locale: stringOption(ctx.options, 'locale') ?? '',
         clientIp: stringOption(ctx.options, 'client-ip') ?? '',
+        idempotencyKey: stringOption(ctx.options, 'idempotency-key') ?? '',
       });
       const r = await unary(...verification(ctx), SendCodeResponse, (c, md, o, done) =>
         c.sendCode(request, md, o, done),
@@ -89,7 +95,7 @@ export const VERIFICATION_COMMANDS: Record<string, Command> = {
       const r = await unary(...verification(ctx), VerifyCodeResponse, (c, md, o, done) =>
         c.verifyCode(request, md, o, done),
       );
-      return { json: VerifyCodeResponse.toJSON(r), human: out.formatVerify(r) };
+      return { json: VerifyCodeResponse.toJSON(r), human: out.formatVerify(r, ctx.now()) };
     },
   },
   test: {

@@ -1,4 +1,6 @@
 import { parse as parseYaml } from 'yaml';
+import { HOOKS_OFF, redactHooks, resolveHooks, type HooksConfig } from './hooks';
+import { DEFAULT_FAILURE_RULE, type FailureRule } from '../domain/lockout';
 import type { ScenarioPolicy, Template } from '../domain/policy';
 import { redirectUriProblem } from '../domain/login';
 import { SCENARIOS, type ScenarioName } from '../domain/scenario';
@@ -50,6 +52,15 @@ export interface Config {
   storeUrl: string | undefined;
   /** HMAC key for codes; undefined → generated once and shared through the store. */
   codeSecret: Buffer | undefined;
+  /** Also accepted, for codes issued before CODE_SECRET changed (CODE_SECRET_PREVIOUS). Never logged. */
+  codeSecretPrevious: Buffer | undefined;
+  /**
+   * Generation of the key kept in the store (without CODE_SECRET): raising it on the replicas
+   * rotates that key once, however many replicas start with it (see verification/code-secret.ts).
+   */
+  codeSecretGeneration: number;
+  /** Failed verifications per user and scenario, across codes, that lock it, and for how long. */
+  failureRule: FailureRule;
   defaultLocale: string;
   scenarios: Record<ScenarioName, ScenarioPolicy>;
   /** How long TestScenario waits for DingTalk's send result. */
@@ -58,10 +69,18 @@ export interface Config {
   deliveryFollowUpMs: number;
   /** Sends per end-user IP address per hour (SendCodeRequest.client_ip); 0 = no limit. */
   maxSendsPerIpPerHour: number;
+  /** Messages (codes and tests) per user in any rolling 24 hours, over all scenarios; 0 = no limit. */
+  maxSendsPerUserPerDay: number;
+  /** Messages per user since their last approved code (within 24 hours); 0 = no limit. */
+  maxSendsSinceSuccess: number;
   /** How often each replica claims due recalls from the store's shared due list. */
   recallPollMs: number;
   /** How often the store is probed for the health status. */
   storeProbeMs: number;
+  /** Redis: replicas that must acknowledge a counted attempt or a consumed code (WAIT); 0 = none. */
+  redisWaitReplicas: number;
+  /** Redis: how long that WAIT may take (ms), under the 2 s store timeout. */
+  redisWaitTimeoutMs: number;
   /** On SIGTERM, how long in-flight calls may take before they are cut off. */
   shutdownGraceMs: number;
   /** Where Prometheus metrics are served (GET /metrics); undefined turns them off. */
@@ -87,6 +106,8 @@ export interface Config {
   adminToken: string | undefined;
   /** Where the admin console listens; undefined turns it off. */
   adminAddress: string | undefined;
+  /** The HTTP hooks for identity servers that make their own codes (HOOKS_ADDRESS, HOOK_*; see config/hooks.ts). */
+  hooks: HooksConfig;
 }
 
 export class ConfigError extends Error {
@@ -251,6 +272,8 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
     },
     storeUrl: r.storeUrl('STORE_URL', r.top, 'store_url'),
     codeSecret,
+    ...resolveCodeSecretRotation(r, codeSecret),
+    failureRule: resolveFailureRule(r, code),
     defaultLocale,
     scenarios,
     deliveryCheckMs: r.int('DELIVERY_CHECK_MS', r.top, 'delivery_check_ms', 3000, 0, 30_000),
@@ -263,9 +286,12 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
       0,
       1_000_000,
     ),
+    ...resolveUserBudget(r, code),
     recallPollMs: r.int('RECALL_POLL_MS', r.top, 'recall_poll_ms', 1000, 10, 60_000),
     shutdownGraceMs: 1000 * r.int('SHUTDOWN_GRACE_SECONDS', r.top, 'shutdown_grace_seconds', 10, 0, 3600),
     storeProbeMs: r.int('STORE_PROBE_INTERVAL_MS', r.top, 'store_probe_interval_ms', 5000, 100, 600_000),
+    redisWaitReplicas: r.int('REDIS_WAIT_REPLICAS', r.top, 'redis_wait_replicas', 0, 0, 16),
+    redisWaitTimeoutMs: r.int('REDIS_WAIT_TIMEOUT_MS', r.top, 'redis_wait_timeout_ms', 500, 1, 1900),
     metricsAddress: r.str('METRICS_ADDRESS', r.top, 'metrics_address')
       ? r.address('METRICS_ADDRESS', r.top, 'metrics_address', '', false)
       : undefined,
@@ -280,11 +306,85 @@ export function loadConfig({ env, readFile }: ConfigSources): Config {
     configEncryptionKey: undefined,
     adminToken: undefined,
     adminAddress: undefined,
+    hooks: HOOKS_OFF,
   };
   Object.assign(config, resolveTransport(r, readFile, config.listenAddress));
   Object.assign(config, resolveAdmin(r, readFile, config));
+  config.hooks = resolveHooks(r, readFile, config, isLocalAddress);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * A user's message budget over all scenarios. DingTalk delivers at most 500 work notifications
+ * per user and app a day and silently drops the rest (143105), so the day's default stays far
+ * below it; the since-success default follows NIST SP 800-63B-4's limit on unanswered
+ * out-of-band requests (see docs/security.md#limits).
+ */
+function resolveUserBudget(
+  r: Reader,
+  code: Yaml,
+): Pick<Config, 'maxSendsPerUserPerDay' | 'maxSendsSinceSuccess'> {
+  return {
+    maxSendsPerUserPerDay: r.int(
+      'CODE_MAX_SENDS_PER_USER_PER_DAY',
+      code,
+      'max_sends_per_user_per_day',
+      30,
+      0,
+      500,
+    ),
+    maxSendsSinceSuccess: r.int('CODE_MAX_SENDS_SINCE_SUCCESS', code, 'max_sends_since_success', 10, 0, 500),
+  };
+}
+
+/**
+ * Failed verifications across codes (domain/lockout.ts). NIST SP 800-63B rev. 4 caps consecutive
+ * failures at 100, hence the range; the defaults are in docs/security.md#limits.
+ */
+function resolveFailureRule(r: Reader, code: Yaml): FailureRule {
+  const d = DEFAULT_FAILURE_RULE;
+  const seconds = (env: string, key: string, fallback: number, min: number, max: number) =>
+    1000 * r.int(env, code, key, fallback / 1000, min, max);
+  const rule: FailureRule = {
+    maxFailures: r.int('CODE_MAX_FAILURES', code, 'max_failures', d.maxFailures, 1, 100),
+    windowMs: seconds('CODE_FAILURE_WINDOW_SECONDS', 'failure_window_seconds', d.windowMs, 60, 2_592_000),
+    lockoutMs: seconds('CODE_LOCKOUT_SECONDS', 'lockout_seconds', d.lockoutMs, 1, 86_400),
+    maxLockoutMs: seconds('CODE_MAX_LOCKOUT_SECONDS', 'max_lockout_seconds', d.maxLockoutMs, 1, 604_800),
+  };
+  if (rule.maxLockoutMs < rule.lockoutMs)
+    r.problems.push('CODE_MAX_LOCKOUT_SECONDS: must be at least CODE_LOCKOUT_SECONDS');
+  return rule;
+}
+
+/** The previous HMAC key (CODE_SECRET rotated by hand), or the generation of the store-kept one. */
+function resolveCodeSecretRotation(
+  r: Reader,
+  codeSecret: Buffer | undefined,
+): Pick<Config, 'codeSecretPrevious' | 'codeSecretGeneration'> {
+  const raw = r.str('CODE_SECRET_PREVIOUS', r.top, 'code_secret_previous') || undefined;
+  let codeSecretPrevious: Buffer | undefined;
+  if (raw !== undefined) {
+    if (raw.length < 16) r.problems.push('CODE_SECRET_PREVIOUS: must be at least 16 characters');
+    else if (!codeSecret)
+      r.problems.push('CODE_SECRET_PREVIOUS: needs CODE_SECRET (the key that replaces it)');
+    else if (codeSecret.equals(Buffer.from(raw, 'utf8')))
+      r.problems.push('CODE_SECRET_PREVIOUS: must differ from CODE_SECRET');
+    else codeSecretPrevious = Buffer.from(raw, 'utf8');
+  }
+  const codeSecretGeneration = r.int(
+    'CODE_SECRET_GENERATION',
+    r.top,
+    'code_secret_generation',
+    0,
+    0,
+    1_000_000,
+  );
+  if (codeSecretGeneration > 0 && codeSecret)
+    r.problems.push(
+      'CODE_SECRET_GENERATION: rotates the key kept in the store; with CODE_SECRET, rotate with CODE_SECRET_PREVIOUS',
+    );
+  return { codeSecretPrevious, codeSecretGeneration };
 }
 
 /** Binding through DingTalk login: the login host, the allowed callback URLs, the organisation. */
@@ -636,8 +736,10 @@ class Reader {
     const s = this.str(envName, y, key);
     if (!s) return undefined;
     // Never echo the URL: it may carry a password.
-    if (!/^(redis|rediss|postgres|postgresql):\/\/[^\s]+$/i.test(s)) {
-      this.problems.push(`${envName}: must be a redis://, rediss://, postgres:// or postgresql:// URL`);
+    if (!/^(rediss?(\+sentinel|\+cluster)?|postgres|postgresql|mysql|mariadb):\/\/[^\s]+$/i.test(s)) {
+      this.problems.push(
+        `${envName}: must be a redis://, rediss://, redis+sentinel://host:26379,…/master, redis+cluster://host:7000,… (rediss+… for TLS), postgres://, postgresql://, mysql:// or mariadb:// URL`,
+      );
       return undefined;
     }
     return s;
@@ -678,12 +780,14 @@ export function redactConfig(c: Config): Record<string, unknown> {
     dingtalk: { ...c.dingtalk, appSecret: c.dingtalk.appSecret ? '[set]' : '[unset]' },
     storeUrl: c.storeUrl ? redactUrl(c.storeUrl) : 'memory',
     codeSecret: c.codeSecret ? '[set]' : '[from store]',
+    codeSecretPrevious: c.codeSecretPrevious ? '[set]' : '[unset]',
     authToken: c.authToken ? '[set]' : '[unset]',
     adminToken: c.adminToken ? '[set]' : '[unset]',
     configEncryptionKey: c.configEncryptionKey ? '[set]' : '[unset]',
     sources: undefined,
     tls: c.tls ? { clientCertificates: c.tls.clientCa ? 'required' : 'not required' } : 'off',
     scenarios: Object.keys(c.scenarios),
+    hooks: redactHooks(c.hooks),
   };
 }
 
@@ -694,7 +798,10 @@ export function redactUrl(url: string): string {
     if (u.password) u.password = '***';
     return u.toString();
   } catch {
-    return '[unparseable URL]';
+    // redis+sentinel:// and redis+cluster:// list several host:port, which URL refuses.
+    const m = /^([a-z+]+:\/\/)(?:([^:@/]*)(:[^@/]*)?@)?([^@]*)$/i.exec(url);
+    if (!m) return '[unparseable URL]';
+    return `${m[1]}${m[2] !== undefined ? `${m[2]}${m[3] ? ':***' : ''}@` : ''}${m[4]}`;
   }
 }
 

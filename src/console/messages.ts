@@ -72,6 +72,7 @@ export const MESSAGES = {
   'activity.approved': ['Approved', '验证通过'],
   'activity.wrong': ['Wrong code', '验证码错误'],
   'activity.expired': ['Expired', '已过期'],
+  'activity.locked': ['Locked out', '已锁定'],
   'activity.dropped': ['Dropped by DingTalk', '被钉钉丢弃'],
   'activity.conversion': ['Conversion', '转化率'],
   'chart.label': [

@@ -1,6 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '../http/listen';
 import type { AdminService } from '../admin/service';
 import { invalidArgument } from '../domain/errors';
 import { toHttpError, type HttpError } from '../http/status';
@@ -134,24 +133,10 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleHandle> {
       });
   };
 
-  const server = o.tls
-    ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, listener)
-    : http.createServer(listener);
   // A test waits for DingTalk's send result; nothing else takes long.
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 10_000;
-  server.maxHeadersCount = 50;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const { server, url } = await listenHttp({ ...o, requestTimeoutMs: 60_000, listener });
   return {
-    url: `${secure ? 'https' : 'http'}://${host}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -69,3 +69,60 @@ export function decideSend(history: readonly number[], now: number, rule: SendRu
   recent.sort((a, b) => a - b);
   return { allowed: true, history: recent, resendAt: now + rule.cooldownMs };
 }
+
+export const DAY_MS = 86_400_000;
+
+/**
+ * A user's message budget over every scenario, test messages included: at most `perDay`
+ * messages in any rolling 24 hours, and at most `sinceSuccess` since the user's last approved
+ * code (counted within the same 24 hours, so a budget nobody resets still refills). 0 turns
+ * either off. Each is a send history of its own, kept under the user's id.
+ */
+export interface UserBudget {
+  perDay: number;
+  sinceSuccess: number;
+}
+
+/** The rules of a user's budget, by the send subject that keeps each history; the ones in force only. */
+export function userBudgetRules(
+  b: UserBudget,
+): Array<{ kind: 'user_day' | 'since_success'; rule: SendRule }> {
+  const rules: Array<{ kind: 'user_day' | 'since_success'; rule: SendRule }> = [];
+  if (b.perDay > 0)
+    rules.push({ kind: 'user_day', rule: { cooldownMs: 0, windowMs: DAY_MS, maxInWindow: b.perDay } });
+  if (b.sinceSuccess > 0)
+    rules.push({
+      kind: 'since_success',
+      rule: { cooldownMs: 0, windowMs: DAY_MS, maxInWindow: b.sinceSuccess },
+    });
+  return rules;
+}
+
+/**
+ * What a reservation of several send histories at once decides (`reserveSends`): all are
+ * recorded, or none, and then the first that refused says why (`index` into the request).
+ */
+export type SendsDecision =
+  | { allowed: true; resendAt: number }
+  | { allowed: false; index: number; reason: 'cooldown' | 'quota'; retryAt: number };
+
+/**
+ * decideSend over several histories together (a scenario's and a user's budget, say): allowed
+ * when every one allows, the first refusal otherwise; `resendAt` is the first history's.
+ * Returns the new histories for a store to record. The reference for backends that run it
+ * atomically elsewhere.
+ */
+export function decideSends(
+  histories: ReadonlyArray<readonly number[]>,
+  now: number,
+  rules: readonly SendRule[],
+): { decision: SendsDecision; histories: number[][] } {
+  const next: number[][] = [];
+  for (let i = 0; i < rules.length; i++) {
+    const d = decideSend(histories[i], now, rules[i]);
+    if (!d.allowed)
+      return { decision: { allowed: false, index: i, reason: d.reason, retryAt: d.retryAt }, histories: [] };
+    next.push(d.history);
+  }
+  return { decision: { allowed: true, resendAt: now + (rules[0]?.cooldownMs ?? 0) }, histories: next };
+}

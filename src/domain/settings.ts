@@ -72,7 +72,8 @@ export const POLICY_LIMITS: Record<
   max_sends_per_hour: [1, 1000],
 };
 
-const POLICY_KEYS = {
+/** Each scenario field's name in ScenarioPolicy (the proto's ScenarioConfig uses the same names). */
+export const POLICY_KEYS = {
   enabled: 'enabled',
   code_length: 'codeLength',
   ttl_seconds: 'ttlSeconds',

@@ -98,5 +98,21 @@ export function verificationId(value: string, field = 'verification_id'): string
   return value;
 }
 
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
+
+/**
+ * A caller's idempotency key (a UUID, a ULID, base64 of random bytes, …): 1-128 characters of
+ * A-Z a-z 0-9 . _ ~ : + / = -; '' when absent. Its value is never echoed.
+ */
+export function idempotencyKey(value: string, field = 'idempotency_key'): string {
+  if (value === '') return '';
+  if (!IDEMPOTENCY_KEY.test(value))
+    throw invalidArgument(
+      field,
+      `${describe(value)}; expected 1-128 characters of A-Z a-z 0-9 . _ ~ : + / = -`,
+    );
+  return value;
+}
+
 export const missingTarget = () =>
   invalidArgument('target', 'exactly one of dingtalk_user_id, mobile, union_id or auth_code is required');

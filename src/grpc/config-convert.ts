@@ -2,7 +2,12 @@ import type { ConfigView } from '../admin/service';
 import type { SettingsChange } from '../config/live';
 import { invalidArgument } from '../domain/errors';
 import type { Template } from '../domain/policy';
-import { isSettingPath, type SettingPath, type SettingSource as Source } from '../domain/settings';
+import {
+  isSettingPath,
+  POLICY_KEYS,
+  type SettingPath,
+  type SettingSource as Source,
+} from '../domain/settings';
 import {
   GatewayMode,
   SettingSource,
@@ -54,16 +59,8 @@ export function configToProto(v: ConfigView): GetConfigResponse {
   };
 }
 
-const SCENARIO_FIELD: Record<string, keyof ScenarioConfig> = {
-  enabled: 'enabled',
-  code_length: 'codeLength',
-  ttl_seconds: 'ttlSeconds',
-  max_attempts: 'maxAttempts',
-  resend_interval_seconds: 'resendIntervalSeconds',
-  max_sends_per_hour: 'maxSendsPerHour',
-  templates: 'templates',
-  recall: 'recall',
-};
+/** A scenario field's name in ScenarioConfig: the same as in the domain's ScenarioPolicy. */
+const SCENARIO_FIELD: Record<string, keyof ScenarioConfig> = POLICY_KEYS;
 
 /**
  * Reads the values update_mask names out of `settings`: a path names a setting, and a

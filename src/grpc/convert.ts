@@ -59,6 +59,8 @@ export const VERIFY_RESULT: Record<Judgement['result'], VerifyResult> = {
   expired: VerifyResult.VERIFY_RESULT_EXPIRED,
   not_found: VerifyResult.VERIFY_RESULT_NOT_FOUND,
   too_many_attempts: VerifyResult.VERIFY_RESULT_TOO_MANY_ATTEMPTS,
+  already_used: VerifyResult.VERIFY_RESULT_ALREADY_USED,
+  locked: VerifyResult.VERIFY_RESULT_LOCKED,
 };
 
 export const DELIVERY_STATUS: Record<Delivery['status'], DeliveryStatus> = {

@@ -21,6 +21,7 @@ import {
   VERIFY_RESULT,
 } from './convert';
 import { unary } from './unary';
+import { deliverCodeHandler } from './deliver-handler';
 
 const SERVICE = 'dingtalk.gateway.v1';
 
@@ -36,6 +37,7 @@ export function verificationHandlers(
   adminConfigured: boolean,
 ): VerificationServiceServer {
   return {
+    deliverCode: deliverCodeHandler(service, observers),
     sendCode: unary(`${SERVICE}.VerificationService/SendCode`, observers, async (req, { signal }) => {
       const out = await service.sendCode(
         {
@@ -45,6 +47,7 @@ export function verificationHandlers(
           mobile: req.mobile,
           locale: req.locale,
           clientIp: req.clientIp,
+          idempotencyKey: req.idempotencyKey,
         },
         signal,
       );
@@ -66,7 +69,8 @@ export function verificationHandlers(
       return {
         result: VERIFY_RESULT[j.result],
         attemptsRemaining: j.result === 'wrong_code' ? j.attemptsRemaining : 0,
-        verificationId: 'id' in j ? j.id : '',
+        verificationId: ('id' in j && j.id) || '',
+        lockedUntil: j.result === 'locked' ? new Date(j.lockedUntil) : undefined,
       };
     }),
     getConfig: unary(`${SERVICE}.VerificationService/GetConfig`, observers, async () =>

@@ -25,10 +25,41 @@ const UPSTREAM_STATUS: Record<UpstreamKind, number> = {
   invalid_parameter: 500,
 };
 
+/**
+ * Why an HTTP request was refused before any service saw it (the hooks): no or a wrong
+ * credential or signature, a stale timestamp, a method, body size or media type the route
+ * does not take, a route that is off. Each is final: the same request is refused again.
+ */
+export type RequestProblem = 'unauthenticated' | 'method' | 'too_large' | 'media_type' | 'no_route';
+
+/** Each problem's status, and the nearest kind of ours for pages keyed by kind. */
+const REQUEST_STATUS: Record<RequestProblem, [number, GatewayError['kind']]> = {
+  unauthenticated: [401, 'permission_denied'],
+  method: [405, 'invalid_argument'],
+  too_large: [413, 'invalid_argument'],
+  media_type: [415, 'invalid_argument'],
+  no_route: [404, 'not_found'],
+};
+
+/** A refused request; `message` is safe to show (it never holds a credential or a signature). */
+export class RequestRefusal extends Error {
+  constructor(
+    readonly problem: RequestProblem,
+    message: string,
+    /** Headers to send with the answer (www-authenticate, allow). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'RequestRefusal';
+  }
+}
+
 /** An error as an HTTP answer: the status, a message safe to show, and what a page may point at. */
 export interface HttpError {
   status: number;
   kind: GatewayError['kind'] | 'internal';
+  /** Set when the request itself was refused (RequestRefusal), before any service saw it. */
+  request?: RequestProblem;
   /** Safe to show: our typed messages never hold a code, a secret, a token or a mobile number. */
   message: string;
   /** Headers to send with the answer (retry-after). */
@@ -49,6 +80,15 @@ export interface HttpError {
  * a stale settings version is a 409 too, told apart by `kind`.
  */
 export function toHttpError(error: unknown): HttpError {
+  if (error instanceof RequestRefusal)
+    return {
+      status: REQUEST_STATUS[error.problem][0],
+      kind: REQUEST_STATUS[error.problem][1],
+      request: error.problem,
+      message: error.message,
+      headers: { ...error.headers },
+      unexpected: false,
+    };
   if (!isGatewayFailure(error))
     return { status: 500, kind: 'internal', message: 'internal error', headers: {}, unexpected: true };
   const d = error.detail;

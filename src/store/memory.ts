@@ -1,13 +1,16 @@
 import { Keyv } from 'keyv';
 import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
-import type { AttemptSnapshot, CodeRecord } from '../domain/code';
+import { isCompared, type AttemptSnapshot, type CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
 import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
-import { decideSend } from '../domain/policy';
+import { decideSend, decideSends } from '../domain/policy';
 import type { VerificationStore } from '../verification/ports';
 import { subjectKey } from './keys';
+import { createMemoryFailures, type FailureEntry } from './memory-failures';
+import { createMemoryIdempotency, type IdempotencyEntry } from './memory-idempotency';
+import { createMemoryMobiles, type MobileEntry } from './memory-mobiles';
 import { createMemoryRecalls } from './memory-recalls';
 
 export interface MemoryStoreOptions {
@@ -64,6 +67,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const latestCodes = new Map<string, { id: string; createdAt: number; retainUntil: number }>();
   // Started DingTalk logins by state key, each taken at most once.
   const loginStates = new Map<string, { record: LoginState; retainUntil: number }>();
+  // Idempotency keys (their hashes), pending while a call works, then its stored response.
+  const idempotency = new Map<string, IdempotencyEntry>();
+  // Failed verifications per subject, across its codes (see memory-failures.ts).
+  const failureEntries = new Map<string, FailureEntry>();
+  const failures = createMemoryFailures(failureEntries, now);
+  // getbymobile's answers by a keyed hash of the number (see memory-mobiles.ts).
+  const mobiles = new Map<string, MobileEntry>();
   let settings: StoredSettings | undefined;
   let closed = false;
 
@@ -79,10 +89,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   // The sweep walks the maps a slice at a time: one pass over a million codes would hold the
   // event loop for tens of milliseconds. Map iterators stay valid while entries are deleted
   // and added, so each slice resumes where the last one stopped.
-  const maps = [codes, deliveries, sends, slots, latestCodes, loginStates] as Map<
-    string,
-    { retainUntil: number }
-  >[];
+  const maps = [
+    codes,
+    deliveries,
+    sends,
+    slots,
+    latestCodes,
+    loginStates,
+    idempotency,
+    failureEntries,
+    mobiles,
+  ] as Map<string, { retainUntil: number }>[];
   const sliceSize = options.sweepSliceSize ?? 20_000;
   let which = 0;
   let cursor = maps[0].entries();
@@ -125,6 +142,26 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       if (entry && i >= 0) entry.sends.splice(i, 1);
     },
 
+    async reserveSends(reservations, at) {
+      open('reserveSends');
+      const keys = reservations.map((r) => subjectKey(r.subject));
+      const { decision, histories } = decideSends(
+        keys.map((k) => live(sends, k)?.sends ?? []),
+        at,
+        reservations.map((r) => r.rule),
+      );
+      if (decision.allowed)
+        keys.forEach((k, i) =>
+          sends.set(k, { sends: histories[i], retainUntil: now() + reservations[i].rule.windowMs }),
+        );
+      return decision;
+    },
+
+    async clearSends(subject) {
+      open('clearSends');
+      sends.delete(subjectKey(subject));
+    },
+
     async takeSlot(name, intervalMs, at, maxWaitMs) {
       open('takeSlot');
       const startAt = Math.max(live(slots, name)?.next ?? at, at);
@@ -149,20 +186,33 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
       if (live(codes, key)?.record.id === id) codes.delete(key);
     },
 
-    async countAttempt(subject): Promise<AttemptSnapshot> {
+    async countAttempt(subject, check): Promise<AttemptSnapshot> {
       open('countAttempt');
-      const entry = live(codes, subjectKey(subject));
+      const key = subjectKey(subject);
+      const lockedUntil = check ? failures.lockedUntil(key, check.now) : 0;
+      if (lockedUntil > 0) return { state: 'locked', lockedUntil };
+      const entry = live(codes, key);
       if (entry === undefined) return { state: 'missing' };
       if (entry.used) return { state: 'used', id: entry.record.id };
       entry.attempts += 1;
-      return { state: 'counted', record: { ...entry.record }, attempts: entry.attempts };
+      const counted = { state: 'counted', record: { ...entry.record }, attempts: entry.attempts } as const;
+      if (!check || !isCompared(entry.record, entry.attempts, check.now)) return counted;
+      const locked = failures.count(key, check);
+      return locked === undefined ? counted : { ...counted, lockedUntil: locked };
+    },
+
+    async lockedUntil(subject, at) {
+      open('lockedUntil');
+      return failures.lockedUntil(subjectKey(subject), at);
     },
 
     async consumeCode(subject, id) {
       open('consumeCode');
-      const entry = live(codes, subjectKey(subject));
+      const key = subjectKey(subject);
+      const entry = live(codes, key);
       if (entry === undefined || entry.used || entry.record.id !== id) return false;
       entry.used = true;
+      failures.clear(key);
       return true;
     },
 
@@ -194,12 +244,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
 
     ...createMemoryRecalls(open, latestCodes, now),
 
+    ...createMemoryIdempotency(open, idempotency, now),
+
+    ...createMemoryMobiles(open, mobiles, now),
+
     async getOrCreateSecret(name, candidate) {
       open('getOrCreateSecret');
       const existing = secrets.get(name);
       if (existing !== undefined) return existing;
       secrets.set(name, candidate);
       return candidate;
+    },
+
+    async replaceSecret(name, expected, next) {
+      open('replaceSecret');
+      const current = secrets.get(name) ?? '';
+      if (current !== expected) return current;
+      secrets.set(name, next);
+      return next;
     },
 
     async readSettings() {

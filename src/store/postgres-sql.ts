@@ -21,6 +21,10 @@ export interface PostgresNames {
   scheduleRecall: string;
   /** Started DingTalk logins, by state key. */
   login: string;
+  /** Idempotency keys' records, by the key's hash (see postgres-idempotency.ts). */
+  idempotency: string;
+  /** The mobile look-up cache: getbymobile's answers by a keyed hash of the number (see postgres-mobiles.ts). */
+  mobile: string;
   /** The @keyv/postgres table: it takes the schema and table unquoted, so both must be plain identifiers. */
   kvSchema: string;
   kvTable: string;
@@ -28,6 +32,12 @@ export interface PostgresNames {
   /** Unqualified prefix for index names (an index lives in its table's schema). */
   indexPrefix: string;
   reserveSend: string;
+  /** Several histories at once (see reserveSendsDdl). */
+  reserveSends: string;
+  /** Failed verifications per subject, across codes, and the functions that count and clear them. */
+  failure: string;
+  countAttempt: string;
+  consumeCode: string;
   /** Key of the transaction-scoped advisory lock that serialises the DDL between replicas. */
   lockKey: string;
 }
@@ -60,12 +70,18 @@ export function postgresNames(schema = 'public', tablePrefix = 'gateway_'): Post
     recallLatest: q('recall_latest'),
     scheduleRecall: q('schedule_recall_v1'),
     login: q('login_state'),
+    idempotency: q('idempotency'),
+    mobile: q('mobile'),
     kvSchema: schema,
     kvTable: `${tablePrefix}kv`,
     kv: q('kv'),
     indexPrefix: tablePrefix,
     // Versioned so that a replica with different semantics never replaces a running one's function.
     reserveSend: q('reserve_send_v2'),
+    reserveSends: q('reserve_sends_v1'),
+    failure: q('failure'),
+    countAttempt: q('count_attempt_v1'),
+    consumeCode: q('consume_code_v1'),
     lockKey: `dingtalk-gateway:${schema}.${tablePrefix}`,
   };
 }
@@ -126,6 +142,9 @@ CREATE TABLE IF NOT EXISTS ${n.login} (
   expires_at bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "${n.indexPrefix}login_state_expires_at" ON ${n.login} (expires_at);
+${idempotencyDdl(n)}
+${reserveSendsDdl(n)}
+${mobileDdl(n)}
 CREATE TABLE IF NOT EXISTS ${n.secret} (
   name text PRIMARY KEY,
   value text NOT NULL
@@ -140,6 +159,7 @@ CREATE TABLE IF NOT EXISTS ${n.kv} (
   key VARCHAR(255) PRIMARY KEY,
   value TEXT
 );
+${failureDdl(n)}
 CREATE OR REPLACE FUNCTION ${n.reserveSend}(
   p_user text, p_scenario text, p_now bigint, p_cooldown bigint, p_window bigint, p_max integer,
   OUT allowed boolean, OUT reason text, OUT retry_at bigint, OUT history bigint[])
@@ -196,6 +216,15 @@ export function statements(n: PostgresNames) {
       SET sends = sends[:array_position(sends, $3::bigint) - 1] || sends[array_position(sends, $3::bigint) + 1:]
       WHERE user_id = $1 AND scenario = $2 AND $3::bigint = ANY (sends)`,
 
+    /**
+     * $1 user ids, $2 scenarios, $3 now, $4 cooldowns, $5 windows, $6 maxima (arrays, one entry
+     * per history) → one row (allowed, idx 0-based, reason, retry_at).
+     */
+    reserveSends: `SELECT allowed, idx, reason, retry_at FROM ${n.reserveSends}($1, $2, $3, $4, $5, $6)`,
+
+    /** Forgets the subject's history (a user's since-success budget after an approval). */
+    clearSends: `DELETE FROM ${n.send} WHERE user_id = $1 AND scenario = $2`,
+
     /** $3 id, $4 digest, $5 recipient, $6 createdAt, $7 expiresAt, $8 maxAttempts, $9 retainMs. */
     saveCode: `
       INSERT INTO ${n.code} AS c (user_id, scenario, id, digest, recipient, created_at, code_expires_at,
@@ -209,16 +238,7 @@ export function statements(n: PostgresNames) {
     /** $3 id. */
     discardCode: `DELETE FROM ${n.code} WHERE user_id = $1 AND scenario = $2 AND id = $3`,
 
-    /** A used code comes back as such, uncounted; the row lock orders this against consumeCode. */
-    countAttempt: `
-      UPDATE ${n.code} SET attempts = attempts + CASE WHEN used_at IS NULL THEN 1 ELSE 0 END
-      WHERE user_id = $1 AND scenario = $2 AND expires_at > ${NOW_MS}
-      RETURNING id, digest, recipient, created_at, code_expires_at, max_attempts, attempts, used_at`,
-
-    /** $3 id. Affects one row for exactly one caller: the others re-check `used_at IS NULL` and skip it. */
-    consumeCode: `
-      UPDATE ${n.code} SET used_at = ${NOW_MS}
-      WHERE user_id = $1 AND scenario = $2 AND id = $3 AND used_at IS NULL AND expires_at > ${NOW_MS}`,
+    // Counting an attempt and consuming a code: the functions of failureDdl, run by postgres-failures.ts.
 
     /**
      * $1 name, $2 now, $3 interval, $4 maxWait, all in µs → one row (start_at µs) when booked,
@@ -254,6 +274,16 @@ export function statements(n: PostgresNames) {
       ON CONFLICT (name) DO UPDATE SET value = s.value
       RETURNING value`,
 
+    /**
+     * $1 name, $2 expected (not ''), $3 next → the value in force afterwards; no row when none is
+     * stored. The UPDATE waits for a concurrent writer and then compares with the newest value,
+     * so RETURNING yields what is in force whether or not it changed it. (From '' the store
+     * runs getOrCreateSecret: set-if-absent is the same compare-and-set.)
+     */
+    replaceSecret: `
+      UPDATE ${n.secret} SET value = CASE WHEN value = $2 THEN $3 ELSE value END
+      WHERE name = $1 RETURNING value`,
+
     /** $1 state key, $2 the login as JSON, $3 retainMs. Keys are random: the upsert only makes a retry harmless. */
     putLoginState: `
       INSERT INTO ${n.login} (key, record, expires_at) VALUES ($1, $2, ${NOW_MS} + $3::bigint)
@@ -273,11 +303,88 @@ export function statements(n: PostgresNames) {
     updateSettings: `
       UPDATE ${n.settings} SET version = $2, doc = $3 WHERE name = 'runtime' AND version = $1 RETURNING 1`,
 
-    sweep: [n.send, n.code, n.slot, n.delivery, n.login]
-      .concat(n.recallLatest)
+    sweep: [n.send, n.code, n.slot, n.delivery, n.login, n.failure]
+      .concat(n.recallLatest, n.idempotency, n.mobile)
       .map((t) => `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS}`)
       .join('; '),
   };
+}
+
+/** The mobile look-up cache: a userid, or '' for a number DingTalk knows no user by, until expires_at. */
+function mobileDdl(n: PostgresNames): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.mobile} (
+  key text PRIMARY KEY,
+  dingtalk_user_id text NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}mobile_expires_at" ON ${n.mobile} (expires_at);`;
+}
+
+/**
+ * reserveSends: decideSend over several histories in one transaction. The rows are locked
+ * first, in (user, scenario) order so two calls never wait on each other in a circle; then
+ * each is judged; only when all allow is `now` recorded in each. A plpgsql statement sees what
+ * committed before it, so the locked rows are read at their newest.
+ */
+function reserveSendsDdl(n: PostgresNames): string {
+  return `CREATE OR REPLACE FUNCTION ${n.reserveSends}(
+  p_users text[], p_scenarios text[], p_now bigint, p_cooldowns bigint[], p_windows bigint[], p_maxes integer[],
+  OUT allowed boolean, OUT idx integer, OUT reason text, OUT retry_at bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  i integer;
+  recent bigint[];
+  k integer;
+BEGIN
+  FOR i IN SELECT t.ord FROM unnest(p_users, p_scenarios) WITH ORDINALITY AS t(u, s, ord) ORDER BY t.u, t.s LOOP
+    INSERT INTO ${n.send} AS s (user_id, scenario, sends, expires_at)
+    VALUES (p_users[i], p_scenarios[i], '{}', p_now)
+    ON CONFLICT (user_id, scenario) DO UPDATE SET sends = s.sends;
+  END LOOP;
+  FOR i IN 1 .. cardinality(p_users) LOOP
+    -- From here on this is decideSend (src/domain/policy.ts), step by step.
+    SELECT coalesce(array_agg(t ORDER BY t), '{}') INTO recent
+    FROM ${n.send} AS s, unnest(CASE WHEN s.expires_at > p_now THEN s.sends ELSE '{}' END) AS t
+    WHERE s.user_id = p_users[i] AND s.scenario = p_scenarios[i] AND t > p_now - p_windows[i];
+    k := cardinality(recent);
+    IF k > 0 AND p_cooldowns[i] > 0 AND p_now - recent[k] < p_cooldowns[i] THEN
+      allowed := false; idx := i - 1; reason := 'cooldown'; retry_at := recent[k] + p_cooldowns[i];
+      RETURN;
+    END IF;
+    IF k >= p_maxes[i] THEN
+      allowed := false; idx := i - 1; reason := 'quota'; retry_at := recent[k - p_maxes[i] + 1] + p_windows[i];
+      RETURN;
+    END IF;
+  END LOOP;
+  FOR i IN 1 .. cardinality(p_users) LOOP
+    -- Kept until the newest send (possibly stamped ahead of p_now) leaves the window.
+    UPDATE ${n.send} AS s SET
+      sends = h.history, expires_at = greatest(p_now, h.history[cardinality(h.history)]) + p_windows[i]
+    FROM (
+      SELECT array_agg(t ORDER BY t) AS history
+      FROM ${n.send} AS o, unnest(array_append(
+        ARRAY(SELECT x FROM unnest(CASE WHEN o.expires_at > p_now THEN o.sends ELSE '{}' END) AS x
+              WHERE x > p_now - p_windows[i]), p_now)) AS t
+      WHERE o.user_id = p_users[i] AND o.scenario = p_scenarios[i]
+    ) AS h
+    WHERE s.user_id = p_users[i] AND s.scenario = p_scenarios[i];
+  END LOOP;
+  allowed := true; idx := 0; retry_at := p_now + coalesce(p_cooldowns[1], 0);
+END
+$fn$;`;
+}
+
+/** Idempotency keys: `state` pending (its holder works, until the lease ends) or done (the response is kept). */
+function idempotencyDdl(n: PostgresNames): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.idempotency} (
+  key text PRIMARY KEY,
+  state text NOT NULL,
+  digest text NOT NULL,
+  token text NOT NULL,
+  response text NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}idempotency_expires_at" ON ${n.idempotency} (expires_at);`;
 }
 
 /**
@@ -337,6 +444,106 @@ BEGIN
   ON CONFLICT (id) DO UPDATE SET task_id = EXCLUDED.task_id, user_id = EXCLUDED.user_id,
     scenario = EXCLUDED.scenario, created_at = EXCLUDED.created_at, sent_at = EXCLUDED.sent_at,
     due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, attempts = EXCLUDED.attempts;
+END
+$fn$;`;
+}
+
+/**
+ * A subject's failed verifications (see domain/lockout.ts) and the two functions that change
+ * them. Both take the code's row lock first and the failure row's second, and no failure row
+ * changes without its code's row lock held, so they are ordered among themselves with no
+ * deadlock; a plpgsql function's later statements see what committed meanwhile.
+ * count_attempt is countAttempt with the rule applied (p_max 0: no failures counted).
+ */
+function failureDdl(n: PostgresNames): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.failure} (
+  user_id text NOT NULL,
+  scenario text NOT NULL,
+  failures integer NOT NULL,
+  since bigint NOT NULL,
+  locks integer NOT NULL,
+  locked_until bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (user_id, scenario)
+);
+CREATE INDEX IF NOT EXISTS "${n.indexPrefix}failure_expires_at" ON ${n.failure} (expires_at);
+CREATE OR REPLACE FUNCTION ${n.countAttempt}(
+  p_user text, p_scenario text, p_now bigint, p_max integer, p_window bigint, p_lockout bigint,
+  p_max_lockout bigint,
+  OUT o_state text, OUT o_id text, OUT o_digest text, OUT o_recipient text, OUT o_created_at bigint,
+  OUT o_expires_at bigint, OUT o_max_attempts integer, OUT o_attempts integer, OUT o_locked_until bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  c ${n.code}%ROWTYPE;
+  v_failures integer;
+  v_since bigint;
+  v_locks integer;
+  v_until bigint;
+BEGIN
+  SELECT * INTO c FROM ${n.code} AS k
+  WHERE k.user_id = p_user AND k.scenario = p_scenario AND k.expires_at > ${NOW_MS}
+  FOR UPDATE;
+  SELECT f.failures, f.since, f.locks, f.locked_until INTO v_failures, v_since, v_locks, v_until
+  FROM ${n.failure} AS f
+  WHERE f.user_id = p_user AND f.scenario = p_scenario AND f.expires_at > ${NOW_MS};
+  v_failures := coalesce(v_failures, 0);
+  v_since := coalesce(v_since, 0);
+  v_locks := coalesce(v_locks, 0);
+  v_until := coalesce(v_until, 0);
+  IF p_max > 0 AND v_until > p_now THEN
+    o_state := 'locked'; o_locked_until := v_until;
+    RETURN;
+  END IF;
+  IF c.id IS NULL THEN
+    o_state := 'missing';
+    RETURN;
+  END IF;
+  o_id := c.id;
+  IF c.used_at IS NOT NULL THEN
+    o_state := 'used';
+    RETURN;
+  END IF;
+  UPDATE ${n.code} AS k SET attempts = k.attempts + 1
+  WHERE k.user_id = p_user AND k.scenario = p_scenario
+  RETURNING k.attempts INTO o_attempts;
+  o_state := 'counted'; o_digest := c.digest; o_recipient := c.recipient; o_created_at := c.created_at;
+  o_expires_at := c.code_expires_at; o_max_attempts := c.max_attempts;
+  -- isCompared (src/domain/code.ts): only a submission that will be compared is a failure.
+  IF p_max = 0 OR p_now >= c.code_expires_at OR o_attempts > c.max_attempts THEN
+    RETURN;
+  END IF;
+  -- From here on this is countFailure (src/domain/lockout.ts), step by step.
+  IF v_failures = 0 OR p_now - v_since >= p_window THEN
+    v_failures := 1; v_since := p_now;
+  ELSE
+    v_failures := v_failures + 1;
+  END IF;
+  IF v_failures >= p_max THEN
+    IF v_locks > 0 AND p_now - v_until < p_window THEN v_locks := v_locks + 1; ELSE v_locks := 1; END IF;
+    v_failures := 0; v_since := p_now;
+    v_until := p_now + least(p_lockout * power(2::double precision, least(v_locks - 1, 40)),
+                             p_max_lockout::double precision)::bigint;
+    o_locked_until := v_until;
+  END IF;
+  -- Kept as long as the rule can still look at it (failureRetainUntil).
+  INSERT INTO ${n.failure} AS f (user_id, scenario, failures, since, locks, locked_until, expires_at)
+  VALUES (p_user, p_scenario, v_failures, v_since, v_locks, v_until,
+          ${NOW_MS} + greatest(1, greatest(v_since, v_until) + p_window - p_now))
+  ON CONFLICT (user_id, scenario) DO UPDATE SET failures = EXCLUDED.failures, since = EXCLUDED.since,
+    locks = EXCLUDED.locks, locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION ${n.consumeCode}(p_user text, p_scenario text, p_id text)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE ${n.code} SET used_at = ${NOW_MS}
+  WHERE user_id = p_user AND scenario = p_scenario AND id = p_id AND used_at IS NULL
+    AND expires_at > ${NOW_MS};
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  DELETE FROM ${n.failure} WHERE user_id = p_user AND scenario = p_scenario;
+  RETURN true;
 END
 $fn$;`;
 }

@@ -3,15 +3,17 @@ import { Keyv } from 'keyv';
 import { Pool } from 'pg';
 import type { StoredSettings } from '../domain/settings';
 import type { Binding } from '../domain/binding';
-import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
 import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
-import type { SendDecision } from '../domain/policy';
+import type { SendDecision, SendsDecision } from '../domain/policy';
 import type { SendSubject, VerificationStore } from '../verification/ports';
 import { toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
 import { passwordForms, scrub, summary } from './redact';
+import { postgresFailures } from './postgres-failures';
+import { postgresIdempotency } from './postgres-idempotency';
+import { postgresMobiles } from './postgres-mobiles';
 import { postgresRecalls } from './postgres-recalls';
 import { postgresNames, schemaDdl, statements, type PostgresNames } from './postgres-sql';
 
@@ -28,22 +30,18 @@ export interface PostgresStoreOptions {
   timeoutMs?: number;
 }
 
-interface CodeRow {
-  id: string;
-  digest: string;
-  recipient: string;
-  created_at: string;
-  code_expires_at: string;
-  max_attempts: number;
-  attempts: number;
-  used_at: string | null;
-}
-
 interface DecisionRow {
   allowed: boolean;
   reason: 'cooldown' | 'quota' | null;
   retry_at: string;
   history: string[] | null;
+}
+
+interface SendsRow {
+  allowed: boolean;
+  idx: number;
+  reason: 'cooldown' | 'quota' | null;
+  retry_at: string;
 }
 
 /**
@@ -135,6 +133,29 @@ export async function createPostgresStore(
         await pool.query(sql.releaseSend, [...key(subject), at]);
       }),
 
+    reserveSends: (reservations, now) =>
+      guard('reserveSends', async (): Promise<SendsDecision> => {
+        if (reservations.length === 0) return { allowed: true, resendAt: now };
+        const column = <T>(f: (r: (typeof reservations)[number]) => T) => reservations.map(f);
+        const args = [
+          column((r) => r.subject.userId),
+          column((r) => r.subject.scenario),
+          now,
+          column((r) => r.rule.cooldownMs),
+          column((r) => r.rule.windowMs),
+          column((r) => r.rule.maxInWindow),
+        ];
+        const r = (await pool.query<SendsRow>(sql.reserveSends, args)).rows[0];
+        return r.allowed
+          ? { allowed: true, resendAt: Number(r.retry_at) }
+          : { allowed: false, index: r.idx, reason: r.reason ?? 'quota', retryAt: Number(r.retry_at) };
+      }),
+
+    clearSends: (subject) =>
+      guard('clearSends', async () => {
+        await pool.query(sql.clearSends, key(subject));
+      }),
+
     takeSlot: (name, intervalMs, now, maxWaitMs) =>
       guard('takeSlot', async () => {
         const args = [name, toMicros(now), toMicros(intervalMs), toMicros(maxWaitMs)];
@@ -166,19 +187,8 @@ export async function createPostgresStore(
         await pool.query(sql.discardCode, [...key(subject), id]);
       }),
 
-    countAttempt: (subject) =>
-      guard('countAttempt', async (): Promise<AttemptSnapshot> => {
-        const row = (await pool.query<CodeRow>(sql.countAttempt, key(subject))).rows[0];
-        if (row === undefined) return { state: 'missing' };
-        if (row.used_at !== null) return { state: 'used', id: row.id };
-        return { state: 'counted', record: recordOf(row), attempts: row.attempts };
-      }),
-
-    consumeCode: (subject, id) =>
-      guard(
-        'consumeCode',
-        async () => (await pool.query(sql.consumeCode, [...key(subject), id])).rowCount === 1,
-      ),
+    // countAttempt, lockedUntil, consumeCode: a code with its subject's failures.
+    ...postgresFailures(pool, guard, names),
 
     ...keyvBindings(bindings, guard),
 
@@ -200,11 +210,23 @@ export async function createPostgresStore(
 
     ...postgresRecalls(pool, guard, names),
 
+    ...postgresIdempotency(pool, guard, names),
+
+    ...postgresMobiles(pool, guard, names),
+
     getOrCreateSecret: (name, candidate) =>
       guard(
         'getOrCreateSecret',
         async () =>
           (await pool.query<{ value: string }>(sql.getOrCreateSecret, [name, candidate])).rows[0].value,
+      ),
+
+    replaceSecret: (name, expected, next) =>
+      guard('replaceSecret', async () =>
+        expected === ''
+          ? (await pool.query<{ value: string }>(sql.getOrCreateSecret, [name, next])).rows[0].value
+          : ((await pool.query<{ value: string }>(sql.replaceSecret, [name, expected, next])).rows[0]
+              ?.value ?? ''),
       ),
 
     readSettings: () =>
@@ -249,15 +271,6 @@ export async function createPostgresStore(
 }
 
 const key = (s: SendSubject): [string, string] => [s.userId, s.scenario];
-
-const recordOf = (row: CodeRow): CodeRecord => ({
-  id: row.id,
-  digest: row.digest,
-  recipient: row.recipient,
-  createdAt: Number(row.created_at),
-  expiresAt: Number(row.code_expires_at),
-  maxAttempts: row.max_attempts,
-});
 
 /**
  * @keyv/postgres 2.2.3 keeps one module-global pool per URI, with no 'error' listener

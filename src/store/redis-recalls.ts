@@ -1,8 +1,8 @@
 import type { RecallEntry, RecallReason } from '../domain/recall';
 import type { ScenarioName } from '../domain/scenario';
 import type { VerificationStore } from '../verification/ports';
-import { subjectKey } from './keys';
 import type { Guard } from './keyv-bindings';
+import type { RedisKeys } from './redis-keys';
 
 /**
  * The recall due list on Redis: a sorted set of verification ids scored by due time, the
@@ -89,15 +89,15 @@ const fixed = (e: RecallEntry): string =>
 export function redisRecalls(
   run: Run,
   guard: Guard,
-  prefix: string,
+  keys: RedisKeys,
 ): Pick<VerificationStore, 'scheduleRecall' | 'expediteRecall' | 'claimDueRecalls' | 'rescheduleRecall'> {
-  const due = `${prefix}recall:due`;
-  const entries = `${prefix}recall:entries`;
-  const reasons = `${prefix}recall:reasons`;
+  const due = keys.recallDue;
+  const entries = keys.recallEntries;
+  const reasons = keys.recallReasons;
   return {
     scheduleRecall: (entry, now) =>
       guard('scheduleRecall', async () => {
-        const latest = `${prefix}recall:latest:${subjectKey(entry)}`;
+        const latest = keys.recallLatest(entry);
         const lifetime = Math.max(0, entry.dueAt - now) + 60_000;
         const args = [entry.verificationId, fixed(entry), entry.dueAt, entry.createdAt, now, entry.reason];
         await run(SCHEDULE_RECALL, [due, entries, reasons, latest], [...args, Math.ceil(lifetime)]);

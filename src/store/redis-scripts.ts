@@ -68,26 +68,7 @@ if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return redis.call('DEL', KE
 return 0
 `;
 
-/**
- * KEYS[1] code key → {'missing'} | {'used', id} |
- * {'counted', id, digest, recipient, createdAt, expiresAt, maxAttempts, attempts}.
- * A used code is reported uncounted.
- */
-export const COUNT_ATTEMPT = `
-local f = redis.call('HMGET', KEYS[1], 'id', 'digest', 'recipient', 'createdAt', 'expiresAt', 'maxAttempts', 'used')
-if not f[1] then return {'missing'} end
-if f[7] == '1' then return {'used', f[1]} end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return {'counted', f[1], f[2], f[3], f[4], f[5], f[6], tostring(attempts)}
-`;
-
-/** KEYS[1] code key; ARGV id → 1 for exactly one caller. */
-export const CONSUME_CODE = `
-local f = redis.call('HMGET', KEYS[1], 'id', 'used')
-if f[1] ~= ARGV[1] or f[2] ~= '0' then return 0 end
-redis.call('HSET', KEYS[1], 'used', '1')
-return 1
-`;
+// Counting an attempt and consuming a code, with the subject's failures: redis-failures.ts.
 
 /** KEYS[1] secret key; ARGV candidate → the value in force. */
 export const GET_OR_CREATE_SECRET = `
@@ -95,6 +76,14 @@ local v = redis.call('GET', KEYS[1])
 if v then return v end
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
+`;
+
+/** KEYS[1] secret key; ARGV expected ('' for none), next → the value in force afterwards. */
+export const REPLACE_SECRET = `
+local v = redis.call('GET', KEYS[1]) or ''
+if v ~= ARGV[1] then return v end
+redis.call('SET', KEYS[1], ARGV[2])
+return ARGV[2]
 `;
 
 /** KEYS[1] settings hash; ARGV expected version, new version, document → 1 when stored. */
@@ -127,4 +116,48 @@ export const TAKE_LOGIN_STATE = `
 local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) end
 return v
+`;
+
+// Several send histories reserved together (a scenario's limits and the user's budget).
+
+/**
+ * KEYS the send keys; ARGV now, then cooldownMs, windowMs, maxInWindow per key →
+ * {1, resendAt} when every history allows (now is recorded in each), else
+ * {0, index (0-based), reason, retryAt} for the first that refuses, and nothing is recorded.
+ * Each history is decideSend (src/domain/policy.ts) as RESERVE_SEND runs it.
+ */
+export const RESERVE_SENDS = `
+local now = tonumber(ARGV[1])
+local histories = {}
+for i, key in ipairs(KEYS) do
+  local cooldown = tonumber(ARGV[3 * i - 1])
+  local window = tonumber(ARGV[3 * i])
+  local max = tonumber(ARGV[3 * i + 1])
+  local recent = {}
+  local raw = redis.call('GET', key)
+  if raw then
+    for t in string.gmatch(raw, '[^,]+') do
+      local v = tonumber(t)
+      if v > now - window then recent[#recent + 1] = v end
+    end
+  end
+  table.sort(recent)
+  local n = #recent
+  if n > 0 and cooldown > 0 and now - recent[n] < cooldown then
+    return {0, i - 1, 'cooldown', string.format('%d', recent[n] + cooldown)}
+  end
+  if n >= max then
+    return {0, i - 1, 'quota', string.format('%d', recent[n - max + 1] + window)}
+  end
+  recent[n + 1] = now
+  table.sort(recent)
+  histories[i] = recent
+end
+for i, key in ipairs(KEYS) do
+  local recent = histories[i]
+  local parts = {}
+  for j, v in ipairs(recent) do parts[j] = string.format('%d', v) end
+  redis.call('SET', key, table.concat(parts, ','), 'PX', tonumber(ARGV[3 * i]) + math.max(0, recent[#recent] - now))
+end
+return {1, 0, '', string.format('%d', now + tonumber(ARGV[2]))}
 `;

@@ -2,18 +2,22 @@ import { createHash } from 'node:crypto';
 import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Binding } from '../domain/binding';
-import type { AttemptSnapshot } from '../domain/code';
 import type { DeliveryRecord } from '../domain/delivery';
 import type { LoginState } from '../domain/login';
 import { storeUnavailable } from '../domain/errors';
-import type { SendDecision } from '../domain/policy';
+import type { SendDecision, SendsDecision } from '../domain/policy';
 import type { StoredSettings } from '../domain/settings';
-import type { SendSubject, VerificationStore } from '../verification/ports';
-import { subjectKey, toMicros } from './keys';
+import type { SendSubject, Subject, VerificationStore } from '../verification/ports';
+import { toMicros } from './keys';
 import { keyvBindings, type Guard } from './keyv-bindings';
-import { passwordForms, scrub, summary } from './redact';
+import { scrub, summary } from './redact';
+import { redisIdempotency } from './redis-idempotency';
+import { redisMobiles } from './redis-mobiles';
+import { redisFailures } from './redis-failures';
 import { redisRecalls } from './redis-recalls';
 import * as lua from './redis-scripts';
+import { openRedis, parseRedisUrl, type RedisTopology } from './redis-topology';
+import { redisKeys } from './redis-keys';
 
 export interface RedisStoreOptions {
   /** Receives connection errors while Redis is away (never the password). */
@@ -22,11 +26,20 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** Bound on connecting and on each command, so an outage fails fast. Default 2000 ms. */
   timeoutMs?: number;
+  /**
+   * After counting an attempt and after consuming a code, wait until this many replicas
+   * have the write (Redis `WAIT`), else answer store_unavailable: a failover then cannot
+   * lose an approval or a counted attempt that was answered. Default 0 (no waiting).
+   */
+  waitReplicas?: number;
+  /** How long `WAIT` may take. Default 500 ms; keep it under `timeoutMs`. */
+  waitTimeoutMs?: number;
 }
 
-/** What the store needs of the node-redis client the Keyv adapter owns. */
-interface RawClient {
-  sendCommand(args: string[]): Promise<unknown>;
+/** What the health probe and metrics may learn of a Redis store: its topology and master now. */
+export interface RedisStoreInfo {
+  topology: RedisTopology;
+  master(): string;
 }
 
 /**
@@ -40,8 +53,9 @@ interface RawClient {
 export async function createRedisStore(
   url: string,
   options: RedisStoreOptions = {},
-): Promise<VerificationStore> {
-  const secrets = passwordForms(url, 'redis');
+): Promise<VerificationStore & { redis: RedisStoreInfo }> {
+  const target = parseRedisUrl(url);
+  const secrets = target.secrets;
   const clean = (e: unknown) => scrub(e, secrets);
   const timeoutMs = options.timeoutMs ?? 2000;
   const prefix = options.keyPrefix ?? 'dingtalk-gateway:';
@@ -53,26 +67,20 @@ export async function createRedisStore(
     options.logger?.warn({ err: summary(clean(e)) }, 'Redis connection failed; reconnecting');
   };
 
-  const adapter = new KeyvRedis(
-    {
-      url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: timeoutMs,
-        // Retry forever, at most a second apart, with jitter so replicas do not reconnect in step.
-        reconnectStrategy: (retries: number) =>
-          Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100),
-      },
-    },
-    { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: timeoutMs },
-  );
+  const connection = openRedis(target, { timeoutMs });
+  const adapter = new KeyvRedis(connection.client as never, {
+    throwOnConnectError: true,
+    throwOnErrors: true,
+    connectionTimeout: timeoutMs,
+  });
   adapter.on('error', warn);
 
-  let client: RawClient;
+  let client: unknown;
   try {
-    client = (await adapter.getClient()) as unknown as RawClient;
+    client = await adapter.getClient();
   } catch (e) {
     await adapter.disconnect(true).catch(() => undefined);
+    connection.destroy();
     throw storeUnavailable('setup', clean(e));
   }
 
@@ -101,16 +109,36 @@ export async function createRedisStore(
     if (h === undefined) scripts.set(script, (h = createHash('sha1').update(script).digest('hex')));
     return h;
   };
-  /** EVALSHA, falling back to EVAL (which caches the script) the first time a server sees it. */
+  /**
+   * EVALSHA, falling back to EVAL (which caches the script) the first time a server sees it:
+   * after a restart, a SCRIPT FLUSH or a failover to a replica. On a cluster both go to the
+   * node owning the first key; every script's keys share its slot (redis-keys.ts).
+   */
   const run = async (script: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
     const tail = [String(keys.length), ...keys, ...args.map(String)];
     try {
-      return await client.sendCommand(['EVALSHA', sha(script), ...tail]);
+      return await connection.send(keys[0], ['EVALSHA', sha(script), ...tail]);
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return client.sendCommand(['EVAL', script, ...tail]);
+      return connection.send(keys[0], ['EVAL', script, ...tail]);
     }
   };
+  /** A plain command; every one the store sends names its key first (`GET key …`). */
+  const raw = (args: string[]) => connection.send(args[1], args);
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 500;
+  /** `run`, then, with `waitReplicas`, WAIT on the same connection until that many replicas have it. */
+  const runWaited: typeof run = async (script, keys, args) => {
+    const out = await run(script, keys, args);
+    if (waitReplicas === 0) return out;
+    const acked = Number(
+      await connection.send(keys[0], ['WAIT', String(waitReplicas), String(waitTimeoutMs)]),
+    );
+    if (acked < waitReplicas)
+      throw new Error(`the write reached ${acked} of ${waitReplicas} replicas within ${waitTimeoutMs} ms`);
+    return out;
+  };
+  const keys = redisKeys(prefix);
   const guard: Guard = async (operation, work) => {
     // The Keyv adapter would reconnect a closed client on its next call.
     if (closed) throw storeUnavailable(operation, new Error('the Redis store is closed'));
@@ -128,11 +156,12 @@ export async function createRedisStore(
       clearTimeout(timer);
     }
   };
-  const sendKey = (s: SendSubject) => `${prefix}send:${subjectKey(s)}`;
-  const codeKey = (s: SendSubject) => `${prefix}code:${subjectKey(s)}`;
+  const sendKey = (s: SendSubject) => keys.send(s);
+  const codeKey = (s: Subject) => keys.code(s);
 
   return {
     kind: 'redis',
+    redis: { topology: target.topology, master: connection.master },
 
     reserveSend: (subject, rule, now) =>
       guard('reserveSend', async (): Promise<SendDecision> => {
@@ -150,6 +179,30 @@ export async function createRedisStore(
     releaseSend: (subject, at) =>
       guard('releaseSend', async () => {
         await run(lua.RELEASE_SEND, [sendKey(subject)], [at]);
+      }),
+
+    reserveSends: (reservations, now) =>
+      guard('reserveSends', async (): Promise<SendsDecision> => {
+        if (reservations.length === 0) return { allowed: true, resendAt: now };
+        const keys = reservations.map((r) => sendKey(r.subject));
+        const args = [
+          now,
+          ...reservations.flatMap(({ rule }) => [rule.cooldownMs, rule.windowMs, rule.maxInWindow]),
+        ];
+        const [allowed, index, reason, at] = (await run(lua.RESERVE_SENDS, keys, args)) as [
+          number,
+          number,
+          string,
+          string,
+        ];
+        return allowed === 1
+          ? { allowed: true, resendAt: Number(at) }
+          : { allowed: false, index, reason: reason as 'cooldown' | 'quota', retryAt: Number(at) };
+      }),
+
+    clearSends: (subject) =>
+      guard('clearSends', async () => {
+        await raw(['DEL', sendKey(subject)]);
       }),
 
     takeSlot: (name, intervalMs, now, maxWaitMs) =>
@@ -182,28 +235,8 @@ export async function createRedisStore(
         await run(lua.DISCARD_CODE, [codeKey(subject)], [id]);
       }),
 
-    countAttempt: (subject) =>
-      guard('countAttempt', async (): Promise<AttemptSnapshot> => {
-        const r = (await run(lua.COUNT_ATTEMPT, [codeKey(subject)], [])) as string[];
-        if (r[0] === 'missing') return { state: 'missing' };
-        if (r[0] === 'used') return { state: 'used', id: r[1] };
-        const [, id, digest, recipient, createdAt, expiresAt, maxAttempts, attempts] = r;
-        return {
-          state: 'counted',
-          record: {
-            id,
-            digest,
-            recipient,
-            createdAt: Number(createdAt),
-            expiresAt: Number(expiresAt),
-            maxAttempts: Number(maxAttempts),
-          },
-          attempts: Number(attempts),
-        };
-      }),
-
-    consumeCode: (subject, id) =>
-      guard('consumeCode', async () => (await run(lua.CONSUME_CODE, [codeKey(subject)], [id])) === 1),
+    // countAttempt, lockedUntil, consumeCode: a code with its subject's failures.
+    ...redisFailures(runWaited, raw, guard, keys),
 
     ...keyvBindings(bindings, guard),
 
@@ -214,7 +247,11 @@ export async function createRedisStore(
 
     getDelivery: (id) => guard('getDelivery', async () => (await deliveries.get(id)) ?? undefined),
 
-    ...redisRecalls(run, guard, prefix),
+    ...redisRecalls(run, guard, keys),
+
+    ...redisIdempotency(run, raw, guard, prefix),
+
+    ...redisMobiles(raw, guard, prefix),
 
     getOrCreateSecret: (name, candidate) =>
       guard(
@@ -222,9 +259,15 @@ export async function createRedisStore(
         async () => (await run(lua.GET_OR_CREATE_SECRET, [`${prefix}secret:${name}`], [candidate])) as string,
       ),
 
+    replaceSecret: (name, expected, next) =>
+      guard(
+        'replaceSecret',
+        async () => (await run(lua.REPLACE_SECRET, [`${prefix}secret:${name}`], [expected, next])) as string,
+      ),
+
     readSettings: () =>
       guard('readSettings', async () => {
-        const doc = (await client.sendCommand(['HGET', `${prefix}settings`, 'doc'])) as string | null;
+        const doc = (await raw(['HGET', `${prefix}settings`, 'doc'])) as string | null;
         return doc === null ? undefined : (JSON.parse(doc) as StoredSettings);
       }),
 
@@ -242,7 +285,7 @@ export async function createRedisStore(
     putLoginState: (key, record, retainMs) =>
       guard('putLoginState', async () => {
         const px = String(Math.max(1, Math.ceil(retainMs)));
-        await client.sendCommand(['SET', `${prefix}login:${key}`, JSON.stringify(record), 'PX', px]);
+        await raw(['SET', `${prefix}login:${key}`, JSON.stringify(record), 'PX', px]);
       }),
 
     takeLoginState: (key) =>
@@ -253,11 +296,14 @@ export async function createRedisStore(
 
     ping: () =>
       guard('ping', async () => {
-        await client.sendCommand(['PING']);
+        await raw(['PING']);
       }),
 
     close: () => {
-      closed ??= adapter.disconnect(true).catch(() => undefined);
+      closed ??= adapter
+        .disconnect(true)
+        .catch(() => undefined)
+        .finally(() => connection.destroy());
       return closed;
     },
   };

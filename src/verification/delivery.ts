@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { classifyDelivery, DELIVERY_RETENTION_MS, type DeliveryRecord } from '../domain/delivery';
 import { isGatewayFailure, notFound } from '../domain/errors';
 import * as check from '../domain/validation';
@@ -29,6 +30,9 @@ export function createDeliveryTracker(deps: DeliveryTrackerDeps) {
   const { store, dingtalk, now, audit, followUpMs } = deps;
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new AbortController();
+  // Every background call in flight listens on this one signal (and stops listening when it
+  // ends): more than Node's default of 10 at once is expected, not a leak.
+  setMaxListeners(0, inFlight.signal);
 
   /** Reads DingTalk's send result for a record, stores and returns what it says. */
   async function refresh(record: DeliveryRecord, signal?: AbortSignal): Promise<DeliveryRecord> {

@@ -1,10 +1,11 @@
 import type { Binding } from '../domain/binding';
 import type { AttemptSnapshot, CodeRecord } from '../domain/code';
 import type { DeliveryRecord, SendResult } from '../domain/delivery';
+import type { FailureCheck } from '../domain/lockout';
 import type { LoginState } from '../domain/login';
 import type { RecallEntry, RecallReason } from '../domain/recall';
 import type { StoredSettings } from '../domain/settings';
-import type { SendDecision, SendRule } from '../domain/policy';
+import type { SendDecision, SendRule, SendsDecision } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
 
 /** Whose code: one identity user in one scenario. */
@@ -18,10 +19,35 @@ export interface Slot {
   startAt: number;
 }
 
-/** Whose sends are limited: a user in a scenario, or an end user's IP address across scenarios. */
+/**
+ * Whose sends are limited: a user in a scenario, an end user's IP address across scenarios,
+ * or a user's message budget across scenarios (`user_day`, `since_success`: see UserBudget).
+ */
 export interface SendSubject {
   userId: string;
-  scenario: ScenarioName | 'client_ip';
+  scenario: ScenarioName | 'client_ip' | 'user_day' | 'since_success';
+}
+
+/** One history in a reserveSends call: whose, and by which rule. */
+export interface SendReservation {
+  subject: SendSubject;
+  rule: SendRule;
+}
+
+/**
+ * What an idempotency key holds (see verification/idempotency.ts): `claimed` when this caller
+ * took it, else the record another caller made, with the digest of its request and, once that
+ * call completed, its response as stored.
+ */
+export type IdempotencyRecord =
+  | { state: 'claimed' }
+  | { state: 'pending'; digest: string }
+  | { state: 'done'; digest: string; response: string };
+
+/** A caller's hold on an idempotency key: its request's digest and a random token naming the holder. */
+export interface IdempotencyClaim {
+  digest: string;
+  token: string;
 }
 
 /**
@@ -31,11 +57,40 @@ export interface SendSubject {
  * sharing the backend.
  */
 export interface VerificationStore {
-  readonly kind: 'memory' | 'redis' | 'postgres';
+  readonly kind: 'memory' | 'redis' | 'postgres' | 'mysql';
   /** Atomic: applies `decideSend` to the subject's send history and records `now` when allowed. */
   reserveSend(subject: SendSubject, rule: SendRule, now: number): Promise<SendDecision>;
   /** Removes the send recorded at `at` (a reservation whose delivery failed). */
   releaseSend(subject: SendSubject, at: number): Promise<void>;
+  /**
+   * Atomic: applies `decideSends` to several distinct subjects' histories at once and records
+   * `now` in every one when all allow, in none otherwise (a scenario's limits and the user's
+   * budget in one step). Each is released on its own with releaseSend.
+   */
+  reserveSends(reservations: readonly SendReservation[], now: number): Promise<SendsDecision>;
+  /** Forgets the subject's whole send history (a user's since-success budget, once a code is approved). */
+  clearSends(subject: SendSubject): Promise<void>;
+  // Idempotency keys: one record per key (its hash), shared by every replica.
+  /**
+   * Atomic: takes `key` for `claim` when no live record holds it (kept `leaseMs`, state pending)
+   * and returns `claimed`; otherwise returns the record in force, untouched. Of any number of
+   * concurrent callers across replicas exactly one gets `claimed`.
+   */
+  claimIdempotency(key: string, claim: IdempotencyClaim, leaseMs: number): Promise<IdempotencyRecord>;
+  /** The record `key` holds now (never `claimed`); undefined when none is live. */
+  getIdempotency(key: string): Promise<Exclude<IdempotencyRecord, { state: 'claimed' }> | undefined>;
+  /**
+   * Atomic: stores `response` as the outcome of `claim`'s call, kept `retainMs`; also when the
+   * lease ran out and nobody took the key since. False when another holder has it now.
+   */
+  completeIdempotency(
+    key: string,
+    claim: IdempotencyClaim,
+    response: string,
+    retainMs: number,
+  ): Promise<boolean>;
+  /** Atomic: deletes `key`'s pending record if `token` holds it (a failed call), so a retry can claim it. */
+  releaseIdempotency(key: string, token: string): Promise<void>;
   /**
    * Atomic: books the next free start time under `name`, calls being spaced at least
    * `intervalMs` apart (a shared schedule: GCRA without burst). The start is never before
@@ -47,14 +102,31 @@ export interface VerificationStore {
   saveCode(subject: Subject, record: CodeRecord, retainMs: number): Promise<void>;
   /** Deletes the outstanding code if its id is `id`. */
   discardCode(subject: Subject, id: string): Promise<void>;
-  /** Atomic: counts one submission against the outstanding code and returns it with the new count. */
-  countAttempt(subject: Subject): Promise<AttemptSnapshot>;
-  /** Atomic: marks the code `id` used; true for exactly one caller. */
+  /**
+   * Atomic: counts one submission against the outstanding code and returns it with the new count.
+   * With `check` it also applies the subject's failure rule (domain/lockout.ts) in the same
+   * atomic step: a locked subject comes back `locked` with nothing counted (probing does not
+   * extend a lock); a submission that will be compared (isCompared) is counted as a failure
+   * first, and when that locks the subject its snapshot carries `lockedUntil`. Without `check`
+   * no failure is counted. consumeCode clears the subject's failures, lock included.
+   */
+  countAttempt(subject: Subject, check?: FailureCheck): Promise<AttemptSnapshot>;
+  /** The end of the subject's lock when it is locked at `now`; 0 when it is not. */
+  lockedUntil(subject: Subject, now: number): Promise<number>;
+  /** Atomic: marks the code `id` used and clears the subject's failures; true for exactly one caller. */
   consumeCode(subject: Subject, id: string): Promise<boolean>;
   getBinding(userId: string): Promise<Binding | undefined>;
   putBinding(binding: Binding): Promise<void>;
   /** True when a binding was removed. */
   deleteBinding(userId: string): Promise<boolean>;
+  // The mobile look-up cache: getbymobile's answers, shared by every replica (see verification/recipient.ts).
+  /**
+   * The DingTalk userid cached under `key` (a keyed hash of a normalised mobile, never the
+   * number); '' when DingTalk said no such user; undefined when nothing live is cached.
+   */
+  getMobileUser(key: string): Promise<string | undefined>;
+  /** Caches getbymobile's answer under `key` for `ttlMs`, replacing any: a userid, or '' for no such user. */
+  putMobileUser(key: string, dingtalkUserId: string, ttlMs: number): Promise<void>;
   /** Stores what is known of a sent code's delivery, replacing an earlier record; kept `retainMs`. */
   putDelivery(record: DeliveryRecord, retainMs: number): Promise<void>;
   getDelivery(verificationId: string): Promise<DeliveryRecord | undefined>;
@@ -84,6 +156,12 @@ export interface VerificationStore {
   rescheduleRecall(entry: RecallEntry): Promise<void>;
   /** Atomic set-if-absent: stores `candidate` under `name` unless a value exists; returns the value in force. */
   getOrCreateSecret(name: string, candidate: string): Promise<string>;
+  /**
+   * Atomic compare-and-set: stores `next` under `name` only when the value in force is
+   * `expected` ('' when none is stored); returns the value in force afterwards: `next`, or
+   * what another caller stored first ('' for none).
+   */
+  replaceSecret(name: string, expected: string, next: string): Promise<string>;
   /** The runtime settings document every replica applies; undefined until one is stored. */
   readSettings(): Promise<StoredSettings | undefined>;
   /**

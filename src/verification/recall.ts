@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DELIVERY_RETENTION_MS } from '../domain/delivery';
 import { isGatewayFailure, type UpstreamKind } from '../domain/errors';
 import {
@@ -56,6 +57,9 @@ export function createRecaller(deps: RecallerDeps) {
   const { store, dingtalk, now, audit, recallOn } = deps;
   const batch = deps.batch ?? 20;
   const inFlight = new AbortController();
+  // Every background call in flight listens on this one signal (and stops listening when it
+  // ends): more than Node's default of 10 at once is expected, not a leak.
+  setMaxListeners(0, inFlight.signal);
   let polling: Promise<number> | undefined;
   let claimFailing = false;
 

@@ -1,6 +1,5 @@
-import type { Binding } from '../domain/binding';
 import {
-  codeMatches,
+  codeMatchesAny,
   digestCode,
   generateCode,
   generateVerificationId,
@@ -10,13 +9,21 @@ import {
 } from '../domain/code';
 import { classifyDelivery, PENDING, type Delivery } from '../domain/delivery';
 import { disabled, isGatewayFailure, notBound, rateLimited } from '../domain/errors';
-import { HOUR_MS, sendRuleOf, type ScenarioPolicy } from '../domain/policy';
+import { composeMessage } from '../domain/compose';
+import { normaliseMobile } from '../domain/mobile';
+import type { ScenarioPolicy } from '../domain/policy';
 import type { ScenarioName } from '../domain/scenario';
-import { pickLocale, renderMessage } from '../domain/template';
+import { DEFAULT_FAILURE_RULE, type FailureRule } from '../domain/lockout';
 import * as check from '../domain/validation';
+import { createUserBudget } from './budget';
 import { createDeliveryTracker } from './delivery';
+import { createIdempotency, idempotencyRef } from './idempotency';
 import { createRecaller } from './recall';
-import type { AuditSink, DingTalkPort, Markdown, SendSubject, Subject, VerificationStore } from './ports';
+import { createDeliverCode } from './deliver';
+import { createDispatcher } from './dispatch';
+import { createRecipientResolver, type RecipientSource } from './recipient';
+import { createReserver } from './reserve';
+import type { AuditSink, DingTalkPort, Markdown, Subject, VerificationStore } from './ports';
 
 /** How long an expired code is kept so VerifyCode can say "expired" rather than "not found". */
 export const EXPIRED_RETENTION_MS = 15 * 60_000;
@@ -36,8 +43,16 @@ export interface ServiceSettings {
   deliveryFollowUpMs: number;
   /** Sends per end-user IP address per hour, over all users and scenarios; 0 = no limit. */
   maxSendsPerIpPerHour: number;
+  /** Messages (codes and tests) per user in any rolling 24 hours over all scenarios; 0 = no limit. */
+  maxSendsPerUserPerDay: number;
+  /** Messages per user since their last approved code (within 24 hours); 0 = no limit. */
+  maxSendsSinceSuccess: number;
   /** How often this replica claims due recalls from the store; 0 or unset = no recall worker. */
   recallPollMs?: number;
+  /** How long a DingTalk user found by mobile is cached across replicas (DeliverCode's look-ups); 0 or unset = no cache. */
+  mobileCacheMs?: number;
+  /** Failed verifications per user and scenario, across codes, that lock it; DEFAULT_FAILURE_RULE when unset. */
+  failureRule?: FailureRule;
 }
 
 export interface ServiceDeps {
@@ -48,6 +63,11 @@ export interface ServiceDeps {
   policies: () => LivePolicies;
   /** HMAC key for code digests, read at each use: a key shared through the store can be re-adopted. */
   secret: () => Buffer;
+  /**
+   * The keys a submitted code is checked under, the signing key first, then the previous one
+   * while a rotation is under way (see code-secret.ts); `[secret()]` when unset.
+   */
+  acceptedSecrets?: () => readonly Buffer[];
   now: () => number;
   random: RandomBytes;
   audit?: AuditSink;
@@ -62,9 +82,11 @@ export interface SendCodeInput {
   locale: string;
   /** The end user's IP address, '' when the identity server did not pass it. */
   clientIp: string;
+  /** The caller's idempotency key; '' or absent: none (see idempotency.ts). */
+  idempotencyKey?: string;
 }
 
-export type RecipientSource = 'explicit' | 'binding' | 'mobile';
+export type { RecipientSource } from './recipient';
 
 export interface SendCodeOutput {
   verificationId: string;
@@ -102,6 +124,8 @@ export type VerificationService = ReturnType<typeof createVerificationService>;
  */
 export function createVerificationService(deps: ServiceDeps) {
   const { store, dingtalk, settings, policies, secret, now, random } = deps;
+  const acceptedSecrets = deps.acceptedSecrets ?? (() => [secret()]);
+  const failureRule = settings.failureRule ?? DEFAULT_FAILURE_RULE;
   const audit: AuditSink = deps.audit ?? (() => undefined);
   const sleep = deps.sleep ?? defaultSleep;
   const deliveries = createDeliveryTracker({
@@ -119,6 +143,40 @@ export function createVerificationService(deps: ServiceDeps) {
     recallOn: (scenario) => policies().scenarios[scenario].recall,
     pollMs: settings.recallPollMs ?? 0,
   });
+  const budget = createUserBudget({
+    store,
+    audit,
+    budget: { perDay: settings.maxSendsPerUserPerDay, sinceSuccess: settings.maxSendsSinceSuccess },
+  });
+  const idempotency = createIdempotency({ store, random, audit, sleep, now });
+  // The steps every message with a code takes, SendCode's and DeliverCode's alike.
+  const recipients = createRecipientResolver({
+    store,
+    dingtalk,
+    now,
+    audit,
+    secret,
+    mobileCacheMs: settings.mobileCacheMs ?? 0,
+  });
+  const reserver = createReserver({
+    store,
+    budget,
+    audit,
+    maxSendsPerIpPerHour: settings.maxSendsPerIpPerHour,
+  });
+  const dispatcher = createDispatcher({ dingtalk, deliveries, recalls, audit });
+  // DeliverCode (deliver.ts): a code the caller made, through the same steps as SendCode's.
+  const { deliverCode } = createDeliverCode({
+    now,
+    random,
+    audit,
+    policyFor: (scenario) => policyFor(scenario, true),
+    defaultLocale: () => policies().defaultLocale,
+    recipients,
+    reserver,
+    dispatcher,
+    idempotency,
+  });
 
   function policyFor(scenario: ScenarioName, forSending: boolean): ScenarioPolicy {
     const live = policies();
@@ -128,87 +186,66 @@ export function createVerificationService(deps: ServiceDeps) {
     return policy;
   }
 
-  async function resolveRecipient(
-    input: { userId: string; dingtalkUserId: string; mobile: string },
-    signal?: AbortSignal,
-  ): Promise<{ dingtalkUserId: string; source: RecipientSource }> {
-    if (input.dingtalkUserId) return { dingtalkUserId: input.dingtalkUserId, source: 'explicit' };
-    const binding = await store.getBinding(input.userId);
-    if (binding) return { dingtalkUserId: binding.dingtalkUserId, source: 'binding' };
-    if (input.mobile) {
-      const found = await dingtalk.findUserIdByMobile(input.mobile, signal);
-      if (!found) throw notBound(input.userId);
-      const created: Binding = {
-        userId: input.userId,
-        dingtalkUserId: found,
-        source: 'mobile',
-        boundAt: now(),
-      };
-      await store.putBinding(created);
-      audit('binding.created', { userId: input.userId, dingtalkUserId: found, source: 'mobile' });
-      return { dingtalkUserId: found, source: 'mobile' };
-    }
-    throw notBound(input.userId);
-  }
-
-  function compose(
+  /** The scenario's template with a code of the scenario's TTL. */
+  const compose = (
     policy: ScenarioPolicy,
     locale: string | undefined,
     code: string,
     ref: string,
     test: boolean,
-  ): Markdown {
-    const chosen = pickLocale(Object.keys(policy.templates), locale, policies().defaultLocale);
-    return renderMessage({
-      template: policy.templates[chosen],
-      locale: chosen,
+  ): Markdown =>
+    composeMessage(policy, policies().defaultLocale, {
+      locale,
       code,
       minutes: Math.ceil(policy.ttlSeconds / 60),
       ref,
       test,
     });
+
+  /**
+   * SendCode. With an idempotency key, the first call's response answers every call with the
+   * same key and request for 10 minutes, and concurrent duplicates send one message between them.
+   */
+  async function sendCode(raw: SendCodeInput, signal?: AbortSignal): Promise<SendCodeOutput> {
+    const key = check.idempotencyKey(raw.idempotencyKey ?? '');
+    if (key === '') return sendNewCode(raw, signal);
+    const request = {
+      operation: 'SendCode',
+      key,
+      // What decides the message; client_ip only limits, so a retry through another proxy still matches.
+      fields: {
+        userId: check.userId(raw.userId),
+        scenario: raw.scenario,
+        dingtalkUserId: raw.dingtalkUserId ? check.dingtalkUserId(raw.dingtalkUserId) : '',
+        mobile: raw.mobile ? check.mobile(raw.mobile) : '',
+        locale: check.locale(raw.locale) ?? '',
+      },
+    };
+    const { value, replayed } = await idempotency.once(request, () => sendNewCode(raw, signal), signal);
+    if (replayed)
+      audit('code.replayed', {
+        userId: request.fields.userId,
+        scenario: raw.scenario,
+        verificationId: value.verificationId,
+        idempotencyRef: idempotencyRef(request.operation, key),
+      });
+    return value;
   }
 
-  async function sendCode(raw: SendCodeInput, signal?: AbortSignal): Promise<SendCodeOutput> {
+  async function sendNewCode(raw: SendCodeInput, signal?: AbortSignal): Promise<SendCodeOutput> {
     const userId = check.userId(raw.userId);
     const dingtalkUserId = raw.dingtalkUserId ? check.dingtalkUserId(raw.dingtalkUserId) : '';
-    const mobile = raw.mobile ? check.mobile(raw.mobile) : '';
+    const mobile = raw.mobile ? normaliseMobile(raw.mobile) : undefined;
     const locale = check.locale(raw.locale);
     const clientIp = check.clientIp(raw.clientIp);
     const policy = policyFor(raw.scenario, true);
     const subject: Subject = { userId, scenario: raw.scenario };
+    await refuseWhileLocked(subject);
 
-    const recipient = await resolveRecipient({ userId, dingtalkUserId, mobile }, signal);
+    const recipient = await recipients.resolve({ userId, dingtalkUserId, mobile }, signal);
     const at = now();
-    const decision = await store.reserveSend(subject, sendRuleOf(policy), at);
-    if (!decision.allowed) {
-      const what =
-        decision.reason === 'cooldown'
-          ? `a code for ${raw.scenario} was sent to this user less than ${policy.resendIntervalSeconds} s ago`
-          : `this user reached ${policy.maxSendsPerHour} codes per hour for ${raw.scenario}`;
-      audit('code.refused', { userId, scenario: raw.scenario, reason: decision.reason });
-      throw rateLimited(decision.retryAt - at, what);
-    }
-    // Reserved slots, released again if anything below fails.
-    const reserved: SendSubject[] = [subject];
-    const release = () => Promise.all(reserved.map((s) => bestEffort(() => store.releaseSend(s, at))));
-    if (clientIp && settings.maxSendsPerIpPerHour > 0) {
-      const ip: SendSubject = { userId: clientIp, scenario: 'client_ip' };
-      const rule = { cooldownMs: 0, windowMs: HOUR_MS, maxInWindow: settings.maxSendsPerIpPerHour };
-      const byIp = await store.reserveSend(ip, rule, at).catch(async (e: unknown) => {
-        await release();
-        throw e;
-      });
-      if (!byIp.allowed) {
-        await release();
-        audit('code.refused', { userId, scenario: raw.scenario, reason: 'client_ip' });
-        throw rateLimited(
-          byIp.retryAt - at,
-          `this client address reached ${settings.maxSendsPerIpPerHour} codes per hour`,
-        );
-      }
-      reserved.push(ip);
-    }
+    // Reserved slots (the scenario's, the user's budget, the client address's), released again if anything below fails.
+    const { resendAt, release } = await reserver.reserve(subject, policy, clientIp, at);
 
     const id = generateVerificationId(random);
     const code = generateCode(policy.codeLength, random);
@@ -230,61 +267,27 @@ export function createVerificationService(deps: ServiceDeps) {
       await release();
       throw e;
     }
-    let taskId: string;
-    try {
-      ({ taskId } = await dingtalk.sendMarkdown(
-        recipient.dingtalkUserId,
-        compose(policy, locale, code, id.slice(0, 8), false),
-        signal,
-      ));
-    } catch (e) {
-      await bestEffort(() => store.discardCode(subject, id));
-      await release();
-      audit('code.send_failed', { userId, scenario: raw.scenario, verificationId: id, error: errorKind(e) });
-      throw e;
-    }
-    audit('code.sent', {
-      userId,
-      scenario: raw.scenario,
-      verificationId: id,
-      dingtalkUserId: recipient.dingtalkUserId,
-      recipientSource: recipient.source,
-      taskId,
-    });
-    // The code is sent and stored: failing to record its delivery or list its recall must not undo that.
-    await Promise.all([
-      deliveries
-        .track({
-          verificationId: id,
-          taskId,
-          userId,
-          scenario: raw.scenario,
-          dingtalkUserId: recipient.dingtalkUserId,
-          sentAt: at,
-          checkedAt: at,
-          ...PENDING,
-        })
-        .catch((e: unknown) =>
-          audit('code.delivery_unrecorded', { verificationId: id, taskId, error: errorKind(e) }),
-        ),
-      // Listed at the code's expiry; a newer code of this subject makes the older one due now.
-      policy.recall &&
-        recalls.schedule({
-          verificationId: id,
-          taskId,
-          userId,
-          scenario: raw.scenario,
-          createdAt: at,
-          sentAt: at,
-          dueAt: expiresAt,
-          reason: 'expired',
-          attempts: 0,
-        }),
-    ]);
+    // Sent, then recorded (delivery, recall at the code's expiry); a failed send discards the code.
+    const { taskId } = await dispatcher.dispatch(
+      {
+        id,
+        userId,
+        scenario: raw.scenario,
+        recipient,
+        message: compose(policy, locale, code, id.slice(0, 8), false),
+        at,
+        recallAt: policy.recall ? expiresAt : undefined,
+        undo: async () => {
+          await bestEffort(() => store.discardCode(subject, id));
+          await release();
+        },
+      },
+      signal,
+    );
     return {
       verificationId: id,
       expiresAt,
-      resendAfter: decision.resendAt,
+      resendAfter: resendAt,
       taskId,
       dingtalkUserId: recipient.dingtalkUserId,
       recipientSource: recipient.source,
@@ -296,12 +299,18 @@ export function createVerificationService(deps: ServiceDeps) {
     const policy = policyFor(raw.scenario, false);
     const code = check.code(raw.code, policy.codeLength);
     const subject: Subject = { userId, scenario: raw.scenario };
-    // Counted before comparing: concurrent guesses can never exceed the limit.
-    const snapshot = await store.countAttempt(subject);
-    let judgement = judgeAttempt(snapshot, now(), (record) => codeMatches(secret(), record, code));
+    // Counted before comparing, for the code and for the subject across codes, in one store
+    // step: concurrent guesses can never exceed either limit. Only an approval costs a second trip.
+    const at = now();
+    const snapshot = await store.countAttempt(subject, { now: at, rule: failureRule });
+    let judgement = judgeAttempt(snapshot, at, (record) => codeMatchesAny(acceptedSecrets(), record, code));
     if (judgement.result === 'approve' && !(await store.consumeCode(subject, judgement.id))) {
-      judgement = { result: 'not_found' };
+      // Another submission of the right code was approved in between.
+      judgement = { result: 'already_used', id: judgement.id };
     }
+    if (judgement.result === 'locked' && judgement.lockedNow) onLocked(subject, judgement, policy);
+    // The user's since-success budget starts again, in the background: no second round trip.
+    if (judgement.result === 'approve') budget.approved(userId);
     // In the background: the answer never waits for a recall. The attempt that uses up the
     // last try locks the code; later ones (too_many_attempts) find nothing more to do.
     if (policy.recall) {
@@ -318,6 +327,29 @@ export function createVerificationService(deps: ServiceDeps) {
     return judgement;
   }
 
+  /** The wrong submission that locked the subject: audit it, and recall the code it was compared with. */
+  function onLocked(subject: Subject, j: Extract<Judgement, { result: 'locked' }>, policy: ScenarioPolicy) {
+    audit('code.locked', {
+      userId: subject.userId,
+      scenario: subject.scenario,
+      until: new Date(j.lockedUntil).toISOString(),
+      verificationId: j.id,
+    });
+    if (policy.recall && j.id) recalls.expedite(j.id, subject.scenario, 'locked');
+  }
+
+  /** SendCode for a subject locked after too many wrong codes is refused until the lock ends. */
+  async function refuseWhileLocked(subject: Subject): Promise<void> {
+    const at = now();
+    const until = await store.lockedUntil(subject, at);
+    if (until === 0) return;
+    audit('code.refused', { userId: subject.userId, scenario: subject.scenario, reason: 'lockout' });
+    throw rateLimited(
+      until - at,
+      `this user is locked out of ${subject.scenario} after too many wrong codes, until ${new Date(until).toISOString()}`,
+    );
+  }
+
   async function testScenario(raw: TestScenarioInput, signal?: AbortSignal): Promise<TestScenarioOutput> {
     const userId = check.userId(raw.userId);
     const locale = check.locale(raw.locale);
@@ -327,7 +359,16 @@ export function createVerificationService(deps: ServiceDeps) {
     // The test code is drawn like a real one but never stored, so it cannot verify.
     const ref = generateVerificationId(random).slice(0, 8);
     const message = compose(policy, locale, generateCode(policy.codeLength, random), ref, true);
-    const { taskId } = await dingtalk.sendMarkdown(binding.dingtalkUserId, message, signal);
+    // A test message counts against the user's budget like a code; one not sent is given back.
+    const at = now();
+    const reserved = await budget.reserve(userId, at, raw.scenario);
+    let taskId: string;
+    try {
+      ({ taskId } = await dingtalk.sendMarkdown(binding.dingtalkUserId, message, signal));
+    } catch (e) {
+      await Promise.all(reserved.map((s) => bestEffort(() => store.releaseSend(s, at))));
+      throw e;
+    }
     const delivery = await awaitDelivery(taskId, binding.dingtalkUserId, signal);
     audit('scenario.tested', {
       userId,
@@ -364,6 +405,7 @@ export function createVerificationService(deps: ServiceDeps) {
     sendCode,
     verifyCode,
     testScenario,
+    deliverCode,
     getDelivery: deliveries.get,
     /** Stops background delivery reads and recalls (shutdown; recalls under way get up to 2 s). */
     async close(): Promise<void> {
@@ -381,8 +423,6 @@ async function bestEffort(op: () => Promise<void>): Promise<void> {
     // The original error is what the caller needs; a stale reservation only delays the next send.
   }
 }
-
-const errorKind = (e: unknown): string => (isGatewayFailure(e) ? e.detail.kind : 'internal');
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -26,8 +26,36 @@ export const operationsOf = (store: VerificationStore): Array<[string, () => Pro
     () => store.reserveSend(subject, { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 }, Date.now()),
   ],
   ['releaseSend', () => store.releaseSend(subject, 1)],
+  [
+    'reserveSends',
+    () =>
+      store.reserveSends(
+        [
+          { subject, rule: { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 } },
+          {
+            subject: { userId: 'u-1', scenario: 'user_day' },
+            rule: { cooldownMs: 0, windowMs: 60_000, maxInWindow: 100 },
+          },
+        ],
+        Date.now(),
+      ),
+  ],
+  ['clearSends', () => store.clearSends({ userId: 'u-1', scenario: 'since_success' })],
+  ['claimIdempotency', () => store.claimIdempotency('k', { digest: 'd', token: 't' }, 60_000)],
+  ['getIdempotency', () => store.getIdempotency('k')],
+  ['completeIdempotency', () => store.completeIdempotency('k', { digest: 'd', token: 't' }, '{}', 60_000)],
+  ['releaseIdempotency', () => store.releaseIdempotency('k', 't')],
   ['saveCode', () => store.saveCode(subject, record, 60_000)],
   ['countAttempt', () => store.countAttempt(subject)],
+  [
+    'countAttempt with failures',
+    () =>
+      store.countAttempt(subject, {
+        now: Date.now(),
+        rule: { maxFailures: 20, windowMs: 60_000, lockoutMs: 1000, maxLockoutMs: 1000 },
+      }),
+  ],
+  ['lockedUntil', () => store.lockedUntil(subject, Date.now())],
   ['consumeCode', () => store.consumeCode(subject, 'c2')],
   ['discardCode', () => store.discardCode(subject, 'c2')],
   ['takeSlot', () => store.takeSlot('dingtalk:x', 10, Date.now(), 1000)],
@@ -40,6 +68,7 @@ export const operationsOf = (store: VerificationStore): Array<[string, () => Pro
   ['putDelivery', () => store.putDelivery(pendingDelivery, 60_000)],
   ['getDelivery', () => store.getDelivery('v-1')],
   ['getOrCreateSecret', () => store.getOrCreateSecret('hmac', 'x')],
+  ['replaceSecret', () => store.replaceSecret('hmac', 'x', 'x')],
   [
     'putLoginState',
     () =>
@@ -50,6 +79,8 @@ export const operationsOf = (store: VerificationStore): Array<[string, () => Pro
       ),
   ],
   ['takeLoginState', () => store.takeLoginState('k')],
+  ['putMobileUser', () => store.putMobileUser('m-hash', 'dt-1', 60_000)],
+  ['getMobileUser', () => store.getMobileUser('m-hash')],
 ];
 
 /**

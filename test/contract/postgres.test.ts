@@ -104,8 +104,11 @@ describePg('postgres store across replicas', () => {
     expect(tables.map((t) => t.table_name)).toEqual([
       'p_code',
       'p_delivery',
+      'p_failure',
+      'p_idempotency',
       'p_kv',
       'p_login_state',
+      'p_mobile',
       'p_recall',
       'p_recall_latest',
       'p_secret',

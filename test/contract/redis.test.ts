@@ -62,16 +62,17 @@ describeOutage('redis store outage', () => {
         const keys = ((await raw.sendCommand(['KEYS', '*'])) as string[]).sort();
         expect(keys).toEqual([
           'p:binding::u-1',
-          'p:code:login:u-1',
           'p:delivery::v-1',
           'p:secret:hmac',
-          'p:send:login:u-1',
+          // Hash-tagged by user (src/store/redis-keys.ts), the same on a cluster.
+          'p:{u:u-1}:code:login',
+          'p:{u:u-1}:send:login',
         ]);
         const ttl = async (k: string) => Number(await raw.sendCommand(['PTTL', k]));
-        expect(await ttl('p:code:login:u-1')).toBeGreaterThan(50_000);
-        expect(await ttl('p:code:login:u-1')).toBeLessThanOrEqual(60_000);
-        expect(await ttl('p:send:login:u-1')).toBeLessThanOrEqual(30_000);
-        expect(await ttl('p:send:login:u-1')).toBeGreaterThan(0);
+        expect(await ttl('p:{u:u-1}:code:login')).toBeGreaterThan(50_000);
+        expect(await ttl('p:{u:u-1}:code:login')).toBeLessThanOrEqual(60_000);
+        expect(await ttl('p:{u:u-1}:send:login')).toBeLessThanOrEqual(30_000);
+        expect(await ttl('p:{u:u-1}:send:login')).toBeGreaterThan(0);
         expect(await ttl('p:delivery::v-1')).toBeLessThanOrEqual(45_000);
         expect(await ttl('p:delivery::v-1')).toBeGreaterThan(0);
         expect(await ttl('p:secret:hmac')).toBe(-1);

@@ -6,6 +6,9 @@ import type { LoginState } from '../../src/domain/login';
 import type { StoredSettings } from '../../src/domain/settings';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
 import { pendingDelivery } from './fixtures';
+import { describeFailuresContract } from './failures.contract';
+import { describeLimitsContract } from './limits.contract';
+import { describeMobileCacheContract } from './mobile-cache.contract';
 
 export interface StoreFixture {
   store: VerificationStore;
@@ -61,6 +64,12 @@ export function describeStoreContract(
     it(`reports its kind as ${name}`, () => {
       expect(a.kind).toBe(name);
     });
+
+    describeLimitsContract(() => ({ a, b }));
+
+    describeFailuresContract(() => ({ a, b }));
+
+    describeMobileCacheContract(() => ({ a, b }));
 
     describe('codes', () => {
       it('counts attempts on the outstanding code and returns the record intact', async () => {

@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config';
+import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
+import { latestCode, startGateway, type TestGateway } from '../helpers/gateway';
 import { parseDockerfile } from './dockerfile';
 
 /**
@@ -266,5 +269,175 @@ describe('deploy/kubernetes', () => {
       expect({ key, value }).toEqual({ key, value: expect.stringMatching(/^REPLACE_ME/) });
     for (const c of objects.flatMap((o) => JSON.stringify(o.object).match(/"value":"[^"]*"/g) ?? []))
       expect(c).not.toMatch(/REPLACE_ME/);
+  });
+});
+
+/**
+ * deploy/kubernetes/monitoring: a PrometheusRule, which kubernetes-models has no schema for
+ * (it is the Prometheus Operator's CRD), so its structure is checked here; and every metric,
+ * label and label value its expressions name must be in a real gateway's /metrics, so a
+ * renamed metric breaks this test rather than an alert that silently never fires.
+ */
+describe('deploy/kubernetes/monitoring', () => {
+  const monitoring = join(dir, 'monitoring');
+  const monitoringFiles = readdirSync(monitoring).filter((f) => /\.ya?ml$/.test(f));
+  const docsOf = (file: string) => parseAllDocuments(readFileSync(join(monitoring, file), 'utf8'));
+  const rule = docsOf('prometheus-rule.yaml')[0].toJS() as Obj;
+  const rules = (rule.spec.groups as Obj[]).flatMap((g) => g.rules as Obj[]);
+  const recorded = new Set(rules.filter((r) => r.record).map((r) => r.record as string));
+  /** An expression without its quoted strings and template text, for finding names in it. */
+  const bare = (expr: string) => expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+
+  it('parses, is listed by its own kustomization, and stays out of the base (it needs the CRD)', () => {
+    for (const file of monitoringFiles)
+      for (const d of docsOf(file))
+        expect({ file, errors: d.errors, warnings: d.warnings }).toEqual({ file, errors: [], warnings: [] });
+    const k = docsOf('kustomization.yaml')[0].toJS() as Obj;
+    expect(k).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
+    expect([...k.resources].sort()).toEqual(monitoringFiles.filter((f) => f !== 'kustomization.yaml').sort());
+    expect(kustomization.resources).not.toContain('monitoring');
+  });
+
+  it('is a well-formed PrometheusRule: groups of rules, each a recording rule or an alert', () => {
+    expect(rule).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' });
+    expect(rule.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    const groups = rule.spec.groups as Obj[];
+    expect(new Set(groups.map((g) => g.name)).size).toBe(groups.length);
+    const problems: string[] = [];
+    for (const g of groups) {
+      expect(Object.keys(g).sort()).toEqual(['name', 'rules']);
+      for (const r of g.rules as Obj[]) {
+        const name = r.record ?? r.alert;
+        const allowed = r.record
+          ? ['record', 'expr', 'labels']
+          : ['alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'];
+        const extra = Object.keys(r).filter((k) => !allowed.includes(k));
+        if ((r.record === undefined) === (r.alert === undefined)) problems.push(`${name}: record or alert`);
+        if (extra.length > 0) problems.push(`${name}: unknown keys ${extra.join(', ')}`);
+        if (typeof r.expr !== 'string' || r.expr.trim() === '') problems.push(`${name}: no expr`);
+        const e = bare(String(r.expr));
+        for (const [open, close] of ['()', '{}', '[]'])
+          if (e.split(open).length !== e.split(close).length)
+            problems.push(`${name}: unbalanced ${open}${close}`);
+        if (r.record && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(r.record))
+          problems.push(`${name}: bad record name`);
+        if (r.alert) {
+          if (!/^[A-Z][A-Za-z0-9]*$/.test(r.alert)) problems.push(`${name}: bad alert name`);
+          if (r.for !== undefined && !/^\d+(ms|s|m|h|d|w|y)$/.test(r.for)) problems.push(`${name}: bad for`);
+          if (!['warning', 'critical'].includes(r.labels?.severity)) problems.push(`${name}: severity`);
+          if (typeof r.annotations?.summary !== 'string' || typeof r.annotations?.description !== 'string')
+            problems.push(`${name}: summary and description`);
+        }
+        // Recording rules are used only after they are defined, within the file.
+        for (const used of e.match(/\b[a-zA-Z_]+:[a-zA-Z0-9_:]+/g) ?? [])
+          if (!recorded.has(used)) problems.push(`${name}: uses ${used}, which no rule records`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(rules.filter((r) => r.alert).map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'DingTalkGatewayConversionDrop',
+        'DingTalkGatewayLockoutBurst',
+        'DingTalkGatewaySilentDrops',
+        'DingTalkGatewayCircuitOpen',
+      ]),
+    );
+  });
+
+  describe('against the metrics a real gateway serves', () => {
+    let gw: TestGateway;
+    /** Metric family → the label sets of its samples. */
+    const exposed = new Map<string, Array<Record<string, string>>>();
+    beforeAll(async () => {
+      gw = await startGateway({ METRICS_ADDRESS: '127.0.0.1:0', LOG_LEVEL: 'warn' });
+      // A code sent and approved, and a test message DingTalk drops: the series the rules read.
+      await gw.verification.sendCode({ userId: 'alice', scenario: Scenario.SCENARIO_LOGIN });
+      await gw.verification.verifyCode({
+        userId: 'alice',
+        scenario: Scenario.SCENARIO_LOGIN,
+        code: latestCode(gw, 'demo-alice'),
+      });
+      await gw.app.store.putBinding({
+        userId: 'outsider',
+        dingtalkUserId: 'demo-outsider',
+        source: 'dingtalk_user_id',
+        boundAt: Date.now(),
+      });
+      await gw.verification.testScenario({ userId: 'outsider', scenario: Scenario.SCENARIO_RISK_WARNING });
+      // One connection of its own: no keep-alive socket outlives the test.
+      const text = await new Promise<string>((resolve, reject) =>
+        get(gw.app.metricsUrl!, { agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', reject),
+      );
+      for (const [, family] of text.matchAll(/^# TYPE (\S+) \S+$/gm)) exposed.set(family, []);
+      for (const [, name, labels] of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/gm)) {
+        const family = [...exposed.keys()].find((f) => name === f || name.startsWith(`${f}_`)) ?? name;
+        exposed
+          .get(family)
+          ?.push(
+            Object.fromEntries(
+              [...(labels ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+            ),
+          );
+      }
+    }, 30_000);
+    afterAll(() => gw?.stop());
+
+    const selectors = () =>
+      rules.flatMap((r) =>
+        [...String(r.expr).matchAll(/(?<![\w:])(dtg_[a-zA-Z0-9_]+)(?![\w:])(?:\{([^}]*)\})?/g)].map((m) => ({
+          rule: r.record ?? r.alert,
+          metric: m[1],
+          matchers: [...(m[2] ?? '').matchAll(/(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"/g)].map((x) => ({
+            label: x[1],
+            op: x[2],
+            value: x[3],
+          })),
+        })),
+      );
+
+    it('names only metrics the gateway exposes', () => {
+      const used = selectors();
+      expect(used.length).toBeGreaterThan(5);
+      expect(used.filter((u) => !exposed.has(u.metric)).map((u) => `${u.rule}: ${u.metric}`)).toEqual([]);
+      expect(new Set(used.map((u) => u.metric))).toEqual(
+        new Set([
+          'dtg_codes_total',
+          'dtg_lockouts_total',
+          'dtg_limit_refusals_total',
+          'dtg_deliveries_total',
+          'dtg_dingtalk_circuit_open',
+        ]),
+      );
+    });
+
+    it('matches only labels and label values the gateway reports', () => {
+      const problems: string[] = [];
+      for (const { rule: name, metric, matchers } of selectors()) {
+        const samples = exposed.get(metric) ?? [];
+        for (const { label, op, value } of matchers) {
+          const values = new Set(samples.map((s) => s[label]).filter((v) => v !== undefined));
+          if (values.size === 0) problems.push(`${name}: ${metric} has no label ${label}`);
+          const wanted = op === '=~' ? value.split('|') : op === '=' ? [value] : [];
+          for (const v of wanted)
+            if (!values.has(v)) problems.push(`${name}: ${metric}{${label}="${v}"} never seen`);
+        }
+      }
+      // Every label an aggregation keeps is one of the metrics it reads.
+      for (const r of rules) {
+        const metrics = [...String(r.expr).matchAll(/(?<![\w:])(dtg_[a-zA-Z0-9_]+)(?![\w:])/g)].map(
+          (m) => m[1],
+        );
+        for (const [, list] of String(r.expr).matchAll(/\bby\s*\(([^)]*)\)/g))
+          for (const label of list.split(',').map((l) => l.trim()))
+            if (!metrics.some((m) => (exposed.get(m) ?? []).some((s) => label in s)))
+              problems.push(`${r.record ?? r.alert}: by (${label}) on metrics without it`);
+      }
+      expect(problems).toEqual([]);
+    });
   });
 });

@@ -19,6 +19,14 @@ import { documents, read, root, shellCommands, type ShellCommand } from './markd
  * login page. PASTE_THE_STATE and PASTE_THE_AUTH_CODE then stand for what DingTalk's redirect
  * carried (the `state` and `authCode` a person copies from the address bar).
  *
+ * `curl` against the sandbox's hooks (`127.0.0.1:50070`) runs through `sh` as it is, with the
+ * shell variables the block set before it: a line `name=value` (lower-case name, as the
+ * identity-server recipes compute a body, a timestamp or a signature with openssl) runs through
+ * `sh` once and its value is kept for the lines after it. A curl whose trailing comment starts
+ * with an HTTP status must answer exactly that and deliver nothing (a refusal, or a replay
+ * answered from the first request); every other one must answer 2xx and deliver exactly one
+ * message, holding a code that appears in what the command sent.
+ *
  * Every other command must be listed below as not runnable against the sandbox, so that a
  * new example can never go unexercised.
  */
@@ -31,6 +39,28 @@ const NOT_FOR_THE_SANDBOX: ReadonlyArray<[RegExp, string]> = [
   [/^kubectl (apply|rollout|logs|create)\b/, 'needs a Kubernetes cluster'],
   [/^([A-Z_]+=\S+ )+(NODE_ENV=\S+ )?npm start\b/, 'a live or multi-replica start'],
 ];
+
+/** The sandbox's hooks address as the docs write it. */
+const HOOKS = '127.0.0.1:50070';
+const isHookCurl = (argv: string[]) =>
+  argv[0] === 'curl' && argv.some((a) => a.includes(`http://${HOOKS}/hooks/`));
+const isShellVariable = (text: string) => /^[a-z][a-z0-9_]*=/.test(text);
+const HTTP_STATUS = /^([1-5]\d\d)\b/;
+
+/** Runs `script` through sh with `vars` in its environment. */
+function runSh(script: string, vars: Record<string, string>): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      'sh',
+      ['-c', script],
+      { env: { PATH: process.env.PATH, ...vars }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ exitCode: code, stdout, stderr });
+      },
+    );
+  });
+}
 
 const STATUS =
   /^(OK|CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED)\b/;
@@ -114,7 +144,13 @@ const runnable = documents()
           .filter((s) => s.line < c.line && s.line > (commands[i - 1]?.line ?? 0))
           .map((s) => s.pick),
       }))
-      .filter((c) => c.argv[0] === 'grpcurl' || dtgArgs(c.argv) !== undefined),
+      .filter(
+        (c) =>
+          c.argv[0] === 'grpcurl' ||
+          dtgArgs(c.argv) !== undefined ||
+          isHookCurl(c.argv) ||
+          isShellVariable(c.text),
+      ),
   }))
   .filter((d) => d.commands.length > 0);
 
@@ -123,6 +159,7 @@ describe('every command in the docs', () => {
     const unclassified = documents()
       .flatMap(shellCommands)
       .filter((c) => c.argv[0] !== 'grpcurl' && dtgArgs(c.argv) === undefined)
+      .filter((c) => !isHookCurl(c.argv) && !isShellVariable(c.text))
       .filter((c) => !NOT_FOR_THE_SANDBOX.some(([re]) => re.test(c.text)))
       .map((c) => `${c.doc}:${c.line}: ${c.text}`);
     expect(unclassified).toEqual([]);
@@ -140,6 +177,8 @@ describe('every command in the docs', () => {
     let lastRecipient: string | undefined;
     let lastAuthorizeUrl: string | undefined;
     let lastRedirect: LoginRedirect | undefined;
+    // The shell variables the document's blocks set so far (the identity-server recipes).
+    const vars: Record<string, string> = {};
     beforeAll(async () => {
       gw = await startGateway();
     });
@@ -163,6 +202,14 @@ describe('every command in the docs', () => {
           });
           lastRedirect = await loginAs(lastAuthorizeUrl!, pick);
         }
+        if (isShellVariable(command.text)) {
+          const name = /^[a-z][a-z0-9_]*/.exec(command.text)![0];
+          const set = await runSh(`${command.text}\nprintf '%s' "$${name}"`, vars);
+          expect({ exitCode: set.exitCode, stderr: set.stderr }).toEqual({ exitCode: 0, stderr: '' });
+          vars[name] = set.stdout;
+          return;
+        }
+        if (isHookCurl(command.argv)) return replayCurl(command, doc);
         const dtg = dtgArgs(command.argv);
         const inboxBefore = gw.app.simulator!.inbox.length;
         const outcome = dtg
@@ -203,5 +250,35 @@ describe('every command in the docs', () => {
         if (isHealth) expect(outcome.stdout).toMatch(/SERVING/);
       },
     );
+
+    /** A curl against the hooks, as the docs say, with the answer's status appended to its output. */
+    async function replayCurl(command: ShellCommand, doc: string): Promise<void> {
+      const hooks = gw.app.hooks!.url.replace('http://', '');
+      const inboxBefore = gw.app.simulator!.inbox.length;
+      const script = `${command.text.replaceAll(HOOKS, hooks)} -w '\n%{http_code}'`;
+      const outcome = await runSh(script, vars);
+      const lines = outcome.stdout.split('\n');
+      const status = Number(lines.pop());
+      const report = `${doc}:${command.line}\n$ ${command.text}\nexit ${outcome.exitCode}\n${outcome.stdout}${outcome.stderr}`;
+      expect({ exitCode: outcome.exitCode, report }).toEqual({ exitCode: 0, report });
+      const sent = gw.app.simulator!.inbox.slice(inboxBefore);
+      const expected = HTTP_STATUS.exec(command.comment)?.[1];
+      if (expected) {
+        expect({ status, delivered: sent.length, report }).toEqual({
+          status: Number(expected),
+          delivered: 0,
+          report,
+        });
+        return;
+      }
+      expect({ ok: status >= 200 && status < 300, report }).toEqual({ ok: true, report });
+      expect({ delivered: sent.length, report }).toEqual({ delivered: 1, report });
+      const codes = [...sent[0].text.matchAll(/\b\d{6}\b/g)].map((m) => m[0]);
+      const said = `${command.text} ${Object.values(vars).join(' ')}`;
+      expect({ code: codes.find((c) => said.includes(c)), report }).toEqual({
+        code: expect.any(String),
+        report,
+      });
+    }
   });
 });

@@ -46,6 +46,15 @@ describe('dtg send and verify', () => {
     expect(json.stdout).not.toContain(latestCode(gw, 'demo-alice'));
   });
 
+  it('send --idempotency-key answers a retry with the first send, and sends one message', async () => {
+    const before = inboxTo('demo-bob').length;
+    const first = await dtg(['send', 'password_reset', 'bob', '--idempotency-key', 'retry-1', '--json']);
+    const again = await dtg(['send', 'password_reset', 'bob', '--idempotency-key', 'retry-1', '--json']);
+    expect([first.status, again.status]).toEqual([0, 0]);
+    expect(JSON.parse(again.stdout).verificationId).toBe(JSON.parse(first.stdout).verificationId);
+    expect(inboxTo('demo-bob').length).toBe(before + 1);
+  });
+
   it('verify approves the code from the inbox, once', async () => {
     const sent = await dtg(['send', 'SCENARIO_LOGIN', 'bob']);
     const id = ID.exec(sent.stdout)![1];
@@ -54,7 +63,9 @@ describe('dtg send and verify', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toBe(`approved: the code is right (verification id ${id}); it is now used up\n`);
     const again = await dtg(['verify', 'login', 'bob', code, '--json']);
-    expect(JSON.parse(again.stdout)).toEqual({ result: 'VERIFY_RESULT_NOT_FOUND' });
+    expect(JSON.parse(again.stdout)).toEqual({ result: 'VERIFY_RESULT_ALREADY_USED', verificationId: id });
+    const human = await dtg(['verify', 'login', 'bob', code]);
+    expect(human.stdout).toBe(`rejected: the code was already used (verification id ${id})\n`);
   });
 
   it('verify rejects a wrong code, saying how many attempts remain', async () => {

@@ -56,7 +56,7 @@ describeWithRedis('two replicas on one Redis', () => {
       VerifyResult.VERIFY_RESULT_APPROVED,
     );
     expect((await verify(a, 'u-cross', codeOf(sent.verificationId))).result).toBe(
-      VerifyResult.VERIFY_RESULT_NOT_FOUND,
+      VerifyResult.VERIFY_RESULT_ALREADY_USED,
     );
   });
 

@@ -42,6 +42,7 @@ export async function startGateway(
       LISTEN_ADDRESS: '127.0.0.1:0',
       SANDBOX_ADDRESS: '127.0.0.1:0',
       ADMIN_ADDRESS: '127.0.0.1:0',
+      HOOKS_ADDRESS: '127.0.0.1:0',
       LOG_LEVEL: 'debug',
       DELIVERY_CHECK_MS: '1000',
       ...env,

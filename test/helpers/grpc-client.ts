@@ -19,6 +19,7 @@ import { VerificationServiceClient } from '../../src/gen/dingtalk/gateway/v1/ver
  */
 const REQUESTS: Record<string, { fromPartial(o: object): unknown }> = {
   sendCode: verification.SendCodeRequest,
+  deliverCode: verification.DeliverCodeRequest,
   verifyCode: verification.VerifyCodeRequest,
   getConfig: verification.GetConfigRequest,
   testScenario: verification.TestScenarioRequest,

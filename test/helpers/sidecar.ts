@@ -20,6 +20,7 @@ export function startSidecar(env: Record<string, string>): Promise<Sidecar> {
       LISTEN_ADDRESS: '127.0.0.1:0',
       SANDBOX_ADDRESS: '127.0.0.1:0',
       ADMIN_ADDRESS: '127.0.0.1:0',
+      HOOKS_ADDRESS: '127.0.0.1:0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

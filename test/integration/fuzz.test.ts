@@ -73,9 +73,19 @@ describe('hostile input', () => {
         hostile,
         hostile,
         fc.oneof(hostile, fc.ipV4(), fc.ipV6()),
-        async (userId, scenario, dingtalkUserId, mobile, locale, clientIp) => {
+        // Well-formed keys from a small set, so that keys meet other requests; and hostile ones.
+        fc.oneof(fc.constant(''), hostile, fc.constantFrom('k-1', 'k-2', 'k-3'), fc.uuid()),
+        async (userId, scenario, dingtalkUserId, mobile, locale, clientIp, idempotencyKey) => {
           await outcome(
-            gw.verification.sendCode({ userId, scenario, dingtalkUserId, mobile, locale, clientIp }),
+            gw.verification.sendCode({
+              userId,
+              scenario,
+              dingtalkUserId,
+              mobile,
+              locale,
+              clientIp,
+              idempotencyKey,
+            }),
           );
         },
       ),

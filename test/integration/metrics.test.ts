@@ -299,3 +299,36 @@ describeWithRedis('store error metrics (Redis outage)', () => {
     expect(valueOf(samples, 'dtg_store_up')).toBe(1);
   });
 });
+
+describe('abuse metrics: limit refusals by kind, lockouts by scenario', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ METRICS_ADDRESS: '127.0.0.1:0', CODE_MAX_FAILURES: '2' });
+  });
+  afterAll(() => gw.stop());
+  const refusals = (samples: Sample[], kind: string) =>
+    valueOf(samples, 'dtg_limit_refusals_total', { kind });
+
+  it('exposes every kind and scenario at 0 before anything happened', async () => {
+    const { samples } = await scrape(gw.app.metricsUrl!);
+    for (const kind of ['cooldown', 'quota', 'client_ip', 'user_day', 'since_success', 'lockout'])
+      expect(refusals(samples, kind)).toBe(0);
+    for (const scenario of ['login', 'password_recovery', 'two_factor', 'password_reset', 'risk_warning'])
+      expect(valueOf(samples, 'dtg_lockouts_total', { scenario })).toBe(0);
+  });
+
+  it('counts a cooldown refusal, a lockout and what the lockout then refuses', async () => {
+    const send = () => gw.verification.sendCode({ userId: 'alice', scenario: LOGIN });
+    await send();
+    expect((await rpcError(send())).code).toBe(status.RESOURCE_EXHAUSTED);
+    const code = latestCode(gw, 'demo-alice');
+    const wrong = code === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 3; i++)
+      await gw.verification.verifyCode({ userId: 'alice', scenario: LOGIN, code: wrong });
+    const { samples } = await scrape(gw.app.metricsUrl!);
+    expect(refusals(samples, 'cooldown')).toBe(1);
+    expect(valueOf(samples, 'dtg_lockouts_total', { scenario: 'login' })).toBe(1);
+    expect(valueOf(samples, 'dtg_lockouts_total', { scenario: 'two_factor' })).toBe(0);
+    expect(refusals(samples, 'lockout')).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -67,7 +67,7 @@ describe('recalling codes that are done with', () => {
     expect(recalled(sent)).toBe(false);
     expect((await verify(u, codeOf(sent))).result).toBe(VerifyResult.VERIFY_RESULT_APPROVED);
     await recalledOnce(sent);
-    expect((await verify(u, codeOf(sent))).result).toBe(VerifyResult.VERIFY_RESULT_NOT_FOUND);
+    expect((await verify(u, codeOf(sent))).result).toBe(VerifyResult.VERIFY_RESULT_ALREADY_USED);
     const d = await gw.verification.getDelivery({ verificationId: sent.verificationId });
     expect(d.recallReason).toBe(RecallReason.RECALL_REASON_APPROVED);
     expect(d.recalledAt!.getTime()).toBeGreaterThanOrEqual(d.sentAt!.getTime());

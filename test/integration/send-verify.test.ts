@@ -43,7 +43,10 @@ describe('SendCode then VerifyCode', () => {
       attemptsRemaining: 0,
       verificationId: res.verificationId,
     });
-    expect((await verify('alice', code)).result).toBe(VerifyResult.VERIFY_RESULT_NOT_FOUND);
+    expect(await verify('alice', code)).toMatchObject({
+      result: VerifyResult.VERIFY_RESULT_ALREADY_USED,
+      verificationId: res.verificationId,
+    });
   });
 
   it('counts wrong codes down, then locks even the right code', async () => {
@@ -127,6 +130,11 @@ describe('limits', () => {
     const err = await rpcError(send(user));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toContain('reached 10 codes per hour for login');
+    // Ten messages without a verified code also use up the user's budget since the last success
+    // (CODE_MAX_SENDS_SINCE_SUCCESS): approving the last code starts it again.
+    expect((await verify(user, latestCode(gw, 'demo-alice'))).result).toBe(
+      VerifyResult.VERIFY_RESULT_APPROVED,
+    );
     // Another scenario has its own quota.
     await expect(send(user, { scenario: Scenario.SCENARIO_TWO_FACTOR })).resolves.toBeDefined();
     gw.advance(3_600_000);

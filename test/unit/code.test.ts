@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   codeMatches,
+  codeMatchesAny,
   digestCode,
   generateCode,
   generateVerificationId,
@@ -60,6 +61,15 @@ describe('digests', () => {
     expect(codeMatches(secret, record({ digest: 'abcd' }), '123456')).toBe(false);
   });
 
+  it('codeMatchesAny accepts a code under any of the keys, trying every key', () => {
+    const previous = Buffer.from('fedcba9876543210fedcba9876543210');
+    const old = record({ digest: digestCode(previous, 'v1', '123456') });
+    expect(codeMatchesAny([secret, previous], old, '123456')).toBe(true);
+    expect(codeMatchesAny([secret, previous], record(), '123456')).toBe(true);
+    expect(codeMatchesAny([secret, previous], old, '123457')).toBe(false);
+    expect(codeMatchesAny([secret], old, '123456')).toBe(false);
+  });
+
   it('verification ids are 22 url-safe characters', () => {
     expect(generateVerificationId(randomBytes)).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
@@ -69,9 +79,30 @@ describe('judgeAttempt', () => {
   const yes = () => true;
   const no = () => false;
 
-  it('reports missing and used codes as not found', () => {
+  it('reports a missing code as not found and a used one as already used', () => {
     expect(judgeAttempt({ state: 'missing' }, 0, yes)).toEqual({ result: 'not_found' });
-    expect(judgeAttempt({ state: 'used', id: 'v1' }, 0, yes)).toEqual({ result: 'not_found' });
+    expect(judgeAttempt({ state: 'used', id: 'v1' }, 0, yes)).toEqual({ result: 'already_used', id: 'v1' });
+  });
+
+  it('refuses a locked subject without comparing, saying until when', () => {
+    const matches = jest.fn(yes);
+    expect(judgeAttempt({ state: 'locked', lockedUntil: 900 }, 100, matches)).toEqual({
+      result: 'locked',
+      lockedUntil: 900,
+      lockedNow: false,
+    });
+    expect(matches).not.toHaveBeenCalled();
+  });
+
+  it('answers locked for the wrong code that locked the subject, and approves a right one', () => {
+    const counted = { state: 'counted', record: record(), attempts: 2, lockedUntil: 600 } as const;
+    expect(judgeAttempt(counted, 100, no)).toEqual({
+      result: 'locked',
+      lockedUntil: 600,
+      lockedNow: true,
+      id: 'v1',
+    });
+    expect(judgeAttempt(counted, 100, yes)).toEqual({ result: 'approve', id: 'v1' });
   });
 
   it('reports expiry before anything else, at the exact expiry instant', () => {

@@ -188,6 +188,17 @@ describe('redaction', () => {
   });
 });
 
+describe('STORE_URL', () => {
+  it('takes MySQL and MariaDB URLs, and names every form it takes without echoing the URL', () => {
+    expect(load({ STORE_URL: 'mysql://u:pw@db:3306/gateway' }).storeUrl).toBe('mysql://u:pw@db:3306/gateway');
+    expect(load({ STORE_URL: 'mariadb://u:pw@db/gateway' }).storeUrl).toBe('mariadb://u:pw@db/gateway');
+    expect(redactUrl('mysql://u:pw@db:3306/gateway')).toBe('mysql://u:***@db:3306/gateway');
+    const [problem] = problems({ STORE_URL: 'mongodb://u:hunter2@db/x' });
+    expect(problem).toMatch(/^STORE_URL: must be a redis:\/\/.* mysql:\/\/ or mariadb:\/\/ URL$/);
+    expect(problem).not.toContain('hunter2');
+  });
+});
+
 describe('transport settings', () => {
   it('refuses a non-loopback address without TLS or a token, saying why', () => {
     expect(problems({ LISTEN_ADDRESS: '0.0.0.0:50051' })[0]).toMatch(
@@ -218,5 +229,92 @@ describe('transport settings', () => {
     expect(c.tls).toEqual({ cert: Buffer.from('CERT'), key: Buffer.from('KEY'), clientCa: undefined });
     expect(c.authToken).toBe('token-from-file-123456');
     expect(JSON.stringify(redactConfig(c))).not.toContain('token-from-file');
+  });
+});
+
+describe('failures across codes and key rotation settings', () => {
+  it('defaults to 20 failures in 24 hours, a 15-minute lock doubling up to 24 hours, no rotation', () => {
+    const c = load({});
+    expect(c.failureRule).toEqual({
+      maxFailures: 20,
+      windowMs: 86_400_000,
+      lockoutMs: 900_000,
+      maxLockoutMs: 86_400_000,
+    });
+    expect(c.codeSecretPrevious).toBeUndefined();
+    expect(c.codeSecretGeneration).toBe(0);
+  });
+
+  it('reads the environment and the YAML code section, the environment winning', () => {
+    const c = load(
+      { CONFIG_FILE: '/c.yaml', CODE_MAX_FAILURES: '50' },
+      {
+        '/c.yaml':
+          'code:\n  max_failures: 10\n  failure_window_seconds: 3600\n  lockout_seconds: 60\n  max_lockout_seconds: 600\n',
+      },
+    );
+    expect(c.failureRule).toEqual({
+      maxFailures: 50,
+      windowMs: 3_600_000,
+      lockoutMs: 60_000,
+      maxLockoutMs: 600_000,
+    });
+  });
+
+  it('checks the ranges, NIST’s cap of 100 failures included, and the order of the two lock lengths', () => {
+    expect(
+      problems({
+        CODE_MAX_FAILURES: '101',
+        CODE_FAILURE_WINDOW_SECONDS: '10',
+        CODE_LOCKOUT_SECONDS: '0',
+      }),
+    ).toEqual([
+      'CODE_MAX_FAILURES: must be an integer from 1 to 100',
+      'CODE_FAILURE_WINDOW_SECONDS: must be an integer from 60 to 2592000',
+      'CODE_LOCKOUT_SECONDS: must be an integer from 1 to 86400',
+    ]);
+    expect(problems({ CODE_LOCKOUT_SECONDS: '3600', CODE_MAX_LOCKOUT_SECONDS: '600' })).toEqual([
+      'CODE_MAX_LOCKOUT_SECONDS: must be at least CODE_LOCKOUT_SECONDS',
+    ]);
+  });
+
+  it('takes CODE_SECRET_PREVIOUS only beside a different CODE_SECRET, and never shows it', () => {
+    const c = load({ CODE_SECRET: 'the-new-hmac-secret-1', CODE_SECRET_PREVIOUS: 'the-old-hmac-secret-1' });
+    expect(c.codeSecretPrevious).toEqual(Buffer.from('the-old-hmac-secret-1'));
+    expect(JSON.stringify(redactConfig(c))).not.toContain('the-old-hmac-secret-1');
+    expect(problems({ CODE_SECRET_PREVIOUS: 'the-old-hmac-secret-1' })).toEqual([
+      'CODE_SECRET_PREVIOUS: needs CODE_SECRET (the key that replaces it)',
+    ]);
+    expect(
+      problems({ CODE_SECRET: 'same-hmac-secret-123', CODE_SECRET_PREVIOUS: 'same-hmac-secret-123' }),
+    ).toEqual(['CODE_SECRET_PREVIOUS: must differ from CODE_SECRET']);
+    expect(problems({ CODE_SECRET: 'the-new-hmac-secret-1', CODE_SECRET_PREVIOUS: 'short' })).toEqual([
+      'CODE_SECRET_PREVIOUS: must be at least 16 characters',
+    ]);
+  });
+
+  it('rotates the store-kept key by generation, not with CODE_SECRET', () => {
+    expect(load({ CODE_SECRET_GENERATION: '3' }).codeSecretGeneration).toBe(3);
+    expect(problems({ CODE_SECRET: 'the-new-hmac-secret-1', CODE_SECRET_GENERATION: '1' })).toEqual([
+      'CODE_SECRET_GENERATION: rotates the key kept in the store; with CODE_SECRET, rotate with CODE_SECRET_PREVIOUS',
+    ]);
+  });
+});
+
+describe("a user's message budget", () => {
+  it('defaults to 30 a day and 10 since the last success; the environment wins over the YAML code section', () => {
+    expect(load({})).toMatchObject({ maxSendsPerUserPerDay: 30, maxSendsSinceSuccess: 10 });
+    const c = load(
+      { CONFIG_FILE: '/c.yaml', CODE_MAX_SENDS_SINCE_SUCCESS: '0' },
+      { '/c.yaml': 'code:\n  max_sends_per_user_per_day: 50\n  max_sends_since_success: 5\n' },
+    );
+    expect(c).toMatchObject({ maxSendsPerUserPerDay: 50, maxSendsSinceSuccess: 0 });
+  });
+
+  it('stays within DingTalk’s 500 messages a day per user', () => {
+    expect(problems({ CODE_MAX_SENDS_PER_USER_PER_DAY: '501', CODE_MAX_SENDS_SINCE_SUCCESS: '-1' })).toEqual([
+      'CODE_MAX_SENDS_PER_USER_PER_DAY: must be an integer from 0 to 500',
+      'CODE_MAX_SENDS_SINCE_SUCCESS: must be an integer from 0 to 500',
+    ]);
   });
 });

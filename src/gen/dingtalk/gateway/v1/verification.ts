@@ -86,10 +86,21 @@ export enum VerifyResult {
   VERIFY_RESULT_WRONG_CODE = 2,
   /** VERIFY_RESULT_EXPIRED - The code's lifetime has passed; send a new one. */
   VERIFY_RESULT_EXPIRED = 3,
-  /** VERIFY_RESULT_NOT_FOUND - No code is outstanding for this user and scenario (never sent, already used, or long gone). */
+  /** VERIFY_RESULT_NOT_FOUND - No code is outstanding for this user and scenario (never sent, or long gone). */
   VERIFY_RESULT_NOT_FOUND = 4,
   /** VERIFY_RESULT_TOO_MANY_ATTEMPTS - The attempt limit was reached; the code is locked and a new one must be sent. */
   VERIFY_RESULT_TOO_MANY_ATTEMPTS = 5,
+  /**
+   * VERIFY_RESULT_ALREADY_USED - The code was approved already; it stays "already used" while it is retained (its
+   * lifetime and 15 minutes more), then NOT_FOUND.
+   */
+  VERIFY_RESULT_ALREADY_USED = 6,
+  /**
+   * VERIFY_RESULT_LOCKED - Too many wrong submissions across codes: the user is locked in this scenario until
+   * locked_until, and nothing was compared (or this submission, wrong, was the one that
+   * locked). Submissions while locked do not extend the lock; SendCode is refused until it ends.
+   */
+  VERIFY_RESULT_LOCKED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -113,6 +124,12 @@ export function verifyResultFromJSON(object: any): VerifyResult {
     case 5:
     case "VERIFY_RESULT_TOO_MANY_ATTEMPTS":
       return VerifyResult.VERIFY_RESULT_TOO_MANY_ATTEMPTS;
+    case 6:
+    case "VERIFY_RESULT_ALREADY_USED":
+      return VerifyResult.VERIFY_RESULT_ALREADY_USED;
+    case 7:
+    case "VERIFY_RESULT_LOCKED":
+      return VerifyResult.VERIFY_RESULT_LOCKED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -134,6 +151,10 @@ export function verifyResultToJSON(object: VerifyResult): string {
       return "VERIFY_RESULT_NOT_FOUND";
     case VerifyResult.VERIFY_RESULT_TOO_MANY_ATTEMPTS:
       return "VERIFY_RESULT_TOO_MANY_ATTEMPTS";
+    case VerifyResult.VERIFY_RESULT_ALREADY_USED:
+      return "VERIFY_RESULT_ALREADY_USED";
+    case VerifyResult.VERIFY_RESULT_LOCKED:
+      return "VERIFY_RESULT_LOCKED";
     case VerifyResult.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -384,6 +405,86 @@ export interface SendCodeRequest {
    * from one address are limited across all users and scenarios.
    */
   clientIp: string;
+  /**
+   * Optional: the identity server's key for this send, 1-128 characters of
+   * [A-Za-z0-9._~:+/=-] (a UUID or random base64, say), the same on every retry of it.
+   * Within 10 minutes of the first call, a call with the same key and the same request
+   * (user_id, scenario, dingtalk_user_id, mobile, locale; client_ip is not compared) sends
+   * nothing and returns the first call's response, the same verification_id included, even
+   * while the resend cooldown would refuse a new code. Concurrent calls with one key, on any
+   * replica, send one message and all get its response. A first call that failed leaves the
+   * key free, so a retry sends. Errors: INVALID_ARGUMENT naming idempotency_key (malformed,
+   * or used with a different request), ABORTED (the first call with this key failed while
+   * this one waited for it, or is still running after 2 minutes: retry with the same key).
+   */
+  idempotencyKey: string;
+}
+
+/**
+ * DeliverCodeRequest asks for a code the caller made to be delivered. At least one of
+ * user_id, dingtalk_user_id and mobile is required.
+ */
+export interface DeliverCodeRequest {
+  /**
+   * The identity server's user id (as in SendCodeRequest); optional. When set, the user's
+   * binding is used first, a user found by mobile is bound to it, and the per-user limits
+   * count against it; without it they count against the DingTalk user.
+   */
+  userId: string;
+  /** Send straight to this DingTalk userid, ignoring any binding. */
+  dingtalkUserId: string;
+  /**
+   * The user's mobile number: E.164 with or without the plus (+8613800000001,
+   * 8613800000001) or a mainland national number (13800000001). Mainland numbers are looked
+   * up by their 11 digits; other countries' numbers as DingTalk stores them, +<cc>-<number>.
+   * An 11-digit number starting 13-19 is always read as mainland: pass +1 for North America.
+   */
+  mobile: string;
+  /** Why the code is sent: its template, limits and recall setting; must not be SCENARIO_UNSPECIFIED. */
+  scenario: Scenario;
+  /** The code, 4-16 letters or digits, put into the scenario's template as {code}. Never stored or logged. */
+  code: string;
+  /**
+   * Optional: the caller's own rendered message (at most 500 characters, holding the code),
+   * sent instead of the template's text under the template's title.
+   */
+  text: string;
+  /** Message language, as in SendCodeRequest. */
+  locale: string;
+  /**
+   * How long the caller accepts the code, in seconds (1-86400): the message states it and is
+   * recalled when it has passed. 0 takes the scenario's TTL.
+   */
+  ttlSeconds: number;
+  /**
+   * Optional: the caller's key for this delivery, as SendCodeRequest.idempotency_key; the
+   * request compared is user_id, dingtalk_user_id, mobile, scenario, locale and ttl_seconds
+   * (never the code). A retry within 10 minutes delivers nothing and gets the first response.
+   */
+  idempotencyKey: string;
+  /** The end user's IP address, as in SendCodeRequest; optional. */
+  clientIp: string;
+}
+
+/** DeliverCodeResponse describes the delivery. The code itself is never returned. */
+export interface DeliverCodeResponse {
+  /**
+   * Opaque id of this delivery: GetDelivery's verification_id; its first 8 characters are
+   * the reference at the foot of the message.
+   */
+  deliveryId: string;
+  /** DingTalk's task id for the work notification. */
+  taskId: string;
+  /** The DingTalk userid the code was sent to. */
+  dingtalkUserId: string;
+  /** How the recipient was chosen. */
+  recipientSource: RecipientSource;
+  /** When the caller's code expires (now + ttl_seconds); the message is recalled then. */
+  expiresAt:
+    | Date
+    | undefined;
+  /** True when this answers an earlier call with the same idempotency_key: nothing was sent now. */
+  replayed: boolean;
 }
 
 /** SendCodeResponse describes the code that was sent. The code itself is never returned. */
@@ -424,6 +525,11 @@ export interface VerifyCodeResponse {
   attemptsRemaining: number;
   /** The id of the code that was judged, when there was one. */
   verificationId: string;
+  /**
+   * With VERIFY_RESULT_LOCKED: when the lock ends (SendCode answers RESOURCE_EXHAUSTED,
+   * with the seconds left in its `retry-after` trailer, until then).
+   */
+  lockedUntil: Date | undefined;
 }
 
 /** GetConfigRequest has no fields. */
@@ -442,7 +548,7 @@ export interface GetConfigResponse {
   appKey: string;
   /** Whether an AppSecret is configured. The secret itself never leaves the process. */
   appSecretSet: boolean;
-  /** The storage backend: "memory", "redis" or "postgres". */
+  /** The storage backend: "memory", "redis", "postgres" or "mysql" (MySQL and MariaDB). */
   storeKind: string;
   /** Base URL of DingTalk's new API. */
   apiUrl: string;
@@ -627,7 +733,7 @@ export interface GetDeliveryResponse {
 }
 
 function createBaseSendCodeRequest(): SendCodeRequest {
-  return { userId: "", scenario: 0, dingtalkUserId: "", mobile: "", locale: "", clientIp: "" };
+  return { userId: "", scenario: 0, dingtalkUserId: "", mobile: "", locale: "", clientIp: "", idempotencyKey: "" };
 }
 
 export const SendCodeRequest: MessageFns<SendCodeRequest> = {
@@ -649,6 +755,9 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     }
     if (message.clientIp !== "") {
       writer.uint32(50).string(message.clientIp);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(58).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -714,6 +823,14 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
             message.clientIp = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -746,6 +863,11 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
         : isSet(object.client_ip)
         ? globalThis.String(object.client_ip)
         : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -769,6 +891,9 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     if (message.clientIp !== "") {
       obj.clientIp = message.clientIp;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -783,6 +908,420 @@ export const SendCodeRequest: MessageFns<SendCodeRequest> = {
     message.mobile = object.mobile ?? "";
     message.locale = object.locale ?? "";
     message.clientIp = object.clientIp ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    return message;
+  },
+};
+
+function createBaseDeliverCodeRequest(): DeliverCodeRequest {
+  return {
+    userId: "",
+    dingtalkUserId: "",
+    mobile: "",
+    scenario: 0,
+    code: "",
+    text: "",
+    locale: "",
+    ttlSeconds: 0,
+    idempotencyKey: "",
+    clientIp: "",
+  };
+}
+
+export const DeliverCodeRequest: MessageFns<DeliverCodeRequest> = {
+  encode(message: DeliverCodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.dingtalkUserId !== "") {
+      writer.uint32(18).string(message.dingtalkUserId);
+    }
+    if (message.mobile !== "") {
+      writer.uint32(26).string(message.mobile);
+    }
+    if (message.scenario !== 0) {
+      writer.uint32(32).int32(message.scenario);
+    }
+    if (message.code !== "") {
+      writer.uint32(42).string(message.code);
+    }
+    if (message.text !== "") {
+      writer.uint32(50).string(message.text);
+    }
+    if (message.locale !== "") {
+      writer.uint32(58).string(message.locale);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(64).uint32(message.ttlSeconds);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(74).string(message.idempotencyKey);
+    }
+    if (message.clientIp !== "") {
+      writer.uint32(82).string(message.clientIp);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliverCodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliverCodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dingtalkUserId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mobile = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.scenario = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.locale = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.clientIp = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliverCodeRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      dingtalkUserId: isSet(object.dingtalkUserId)
+        ? globalThis.String(object.dingtalkUserId)
+        : isSet(object.dingtalk_user_id)
+        ? globalThis.String(object.dingtalk_user_id)
+        : "",
+      mobile: isSet(object.mobile) ? globalThis.String(object.mobile) : "",
+      scenario: isSet(object.scenario) ? scenarioFromJSON(object.scenario) : 0,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      locale: isSet(object.locale) ? globalThis.String(object.locale) : "",
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      clientIp: isSet(object.clientIp)
+        ? globalThis.String(object.clientIp)
+        : isSet(object.client_ip)
+        ? globalThis.String(object.client_ip)
+        : "",
+    };
+  },
+
+  toJSON(message: DeliverCodeRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.dingtalkUserId !== "") {
+      obj.dingtalkUserId = message.dingtalkUserId;
+    }
+    if (message.mobile !== "") {
+      obj.mobile = message.mobile;
+    }
+    if (message.scenario !== 0) {
+      obj.scenario = scenarioToJSON(message.scenario);
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.locale !== "") {
+      obj.locale = message.locale;
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.clientIp !== "") {
+      obj.clientIp = message.clientIp;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeliverCodeRequest>): DeliverCodeRequest {
+    return DeliverCodeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeliverCodeRequest>): DeliverCodeRequest {
+    const message = createBaseDeliverCodeRequest();
+    message.userId = object.userId ?? "";
+    message.dingtalkUserId = object.dingtalkUserId ?? "";
+    message.mobile = object.mobile ?? "";
+    message.scenario = object.scenario ?? 0;
+    message.code = object.code ?? "";
+    message.text = object.text ?? "";
+    message.locale = object.locale ?? "";
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.clientIp = object.clientIp ?? "";
+    return message;
+  },
+};
+
+function createBaseDeliverCodeResponse(): DeliverCodeResponse {
+  return { deliveryId: "", taskId: "", dingtalkUserId: "", recipientSource: 0, expiresAt: undefined, replayed: false };
+}
+
+export const DeliverCodeResponse: MessageFns<DeliverCodeResponse> = {
+  encode(message: DeliverCodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deliveryId !== "") {
+      writer.uint32(10).string(message.deliveryId);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    if (message.dingtalkUserId !== "") {
+      writer.uint32(26).string(message.dingtalkUserId);
+    }
+    if (message.recipientSource !== 0) {
+      writer.uint32(32).int32(message.recipientSource);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.replayed !== false) {
+      writer.uint32(48).bool(message.replayed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliverCodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliverCodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dingtalkUserId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.recipientSource = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.replayed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliverCodeResponse {
+    return {
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      dingtalkUserId: isSet(object.dingtalkUserId)
+        ? globalThis.String(object.dingtalkUserId)
+        : isSet(object.dingtalk_user_id)
+        ? globalThis.String(object.dingtalk_user_id)
+        : "",
+      recipientSource: isSet(object.recipientSource)
+        ? recipientSourceFromJSON(object.recipientSource)
+        : isSet(object.recipient_source)
+        ? recipientSourceFromJSON(object.recipient_source)
+        : 0,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+    };
+  },
+
+  toJSON(message: DeliverCodeResponse): unknown {
+    const obj: any = {};
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.dingtalkUserId !== "") {
+      obj.dingtalkUserId = message.dingtalkUserId;
+    }
+    if (message.recipientSource !== 0) {
+      obj.recipientSource = recipientSourceToJSON(message.recipientSource);
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.replayed !== false) {
+      obj.replayed = message.replayed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeliverCodeResponse>): DeliverCodeResponse {
+    return DeliverCodeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeliverCodeResponse>): DeliverCodeResponse {
+    const message = createBaseDeliverCodeResponse();
+    message.deliveryId = object.deliveryId ?? "";
+    message.taskId = object.taskId ?? "";
+    message.dingtalkUserId = object.dingtalkUserId ?? "";
+    message.recipientSource = object.recipientSource ?? 0;
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.replayed = object.replayed ?? false;
     return message;
   },
 };
@@ -1073,7 +1612,7 @@ export const VerifyCodeRequest: MessageFns<VerifyCodeRequest> = {
 };
 
 function createBaseVerifyCodeResponse(): VerifyCodeResponse {
-  return { result: 0, attemptsRemaining: 0, verificationId: "" };
+  return { result: 0, attemptsRemaining: 0, verificationId: "", lockedUntil: undefined };
 }
 
 export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
@@ -1086,6 +1625,9 @@ export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
     }
     if (message.verificationId !== "") {
       writer.uint32(26).string(message.verificationId);
+    }
+    if (message.lockedUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.lockedUntil), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1127,6 +1669,14 @@ export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
             message.verificationId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lockedUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1152,6 +1702,11 @@ export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
         : isSet(object.verification_id)
         ? globalThis.String(object.verification_id)
         : "",
+      lockedUntil: isSet(object.lockedUntil)
+        ? fromJsonTimestamp(object.lockedUntil)
+        : isSet(object.locked_until)
+        ? fromJsonTimestamp(object.locked_until)
+        : undefined,
     };
   },
 
@@ -1166,6 +1721,9 @@ export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
     if (message.verificationId !== "") {
       obj.verificationId = message.verificationId;
     }
+    if (message.lockedUntil !== undefined) {
+      obj.lockedUntil = message.lockedUntil.toISOString();
+    }
     return obj;
   },
 
@@ -1177,6 +1735,7 @@ export const VerifyCodeResponse: MessageFns<VerifyCodeResponse> = {
     message.result = object.result ?? 0;
     message.attemptsRemaining = object.attemptsRemaining ?? 0;
     message.verificationId = object.verificationId ?? "";
+    message.lockedUntil = object.lockedUntil ?? undefined;
     return message;
   },
 };
@@ -3009,8 +3568,11 @@ export const VerificationServiceService = {
    * and sends it to the user's DingTalk account as a work notification.
    * Errors: INVALID_ARGUMENT (a field is malformed; the message names it),
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
-   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
-   * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
+   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota, the
+   * user's daily message budget over all scenarios or their messages since their last
+   * approved code, the client address's quota, the user locked in the scenario after too
+   * many wrong codes (see VerifyCode); the message and the `retry-after` trailer
+   * say when to retry), ABORTED (see idempotency_key), UNAVAILABLE
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
@@ -3028,8 +3590,34 @@ export const VerificationServiceService = {
     responseDeserialize: (value: Buffer): SendCodeResponse => SendCodeResponse.decode(value),
   },
   /**
+   * DeliverCode delivers a one-time code the caller generated and checks itself (a Keycloak
+   * SPI, a custom identity server) to the user's DingTalk account as a work notification.
+   * The gateway stores nothing of the code, never logs or returns it, and has nothing to
+   * verify: VerifyCode knows nothing of it. Otherwise it is sent as SendCode sends: the
+   * recipient is found the same way (the mobile number's look-up is also cached across
+   * replicas for MOBILE_LOOKUP_CACHE_SECONDS), and the same per-user limits and message
+   * budget, DingTalk call-rate gate and circuit breaker apply. GetDelivery takes delivery_id.
+   * The message is recalled once ttl_seconds have passed, unless the scenario's `recall`
+   * setting is off; a newer delivered code of the same user and scenario has the older
+   * message recalled at once. Errors as SendCode's.
+   */
+  deliverCode: {
+    path: "/dingtalk.gateway.v1.VerificationService/DeliverCode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeliverCodeRequest): Buffer => Buffer.from(DeliverCodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeliverCodeRequest => DeliverCodeRequest.decode(value),
+    responseSerialize: (value: DeliverCodeResponse): Buffer => Buffer.from(DeliverCodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeliverCodeResponse => DeliverCodeResponse.decode(value),
+  },
+  /**
    * VerifyCode checks a code. Each submission counts as an attempt before it is
-   * compared; a code is approved at most once.
+   * compared; a code is approved at most once. Wrong submissions also count against the
+   * user and scenario across codes: CODE_MAX_FAILURES of them (20) within
+   * CODE_FAILURE_WINDOW_SECONDS (24 h) lock the user in the scenario for CODE_LOCKOUT_SECONDS
+   * (15 min), twice as long for each repeated lock, at most CODE_MAX_LOCKOUT_SECONDS (24 h).
+   * A new code does not reset that count; an approval does. While locked, VerifyCode answers
+   * VERIFY_RESULT_LOCKED without comparing and SendCode answers RESOURCE_EXHAUSTED.
    */
   verifyCode: {
     path: "/dingtalk.gateway.v1.VerificationService/VerifyCode" as const,
@@ -3053,7 +3641,8 @@ export const VerificationServiceService = {
   /**
    * TestScenario sends a clearly marked test message rendered from the scenario's
    * template to a bound user and reports whether DingTalk delivered it. The test
-   * code is never stored and can never be used to verify.
+   * code is never stored and can never be used to verify. A test message counts against
+   * the user's message budget like a code (RESOURCE_EXHAUSTED with `retry-after` beyond it).
    */
   testScenario: {
     path: "/dingtalk.gateway.v1.VerificationService/TestScenario" as const,
@@ -3113,8 +3702,11 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    * and sends it to the user's DingTalk account as a work notification.
    * Errors: INVALID_ARGUMENT (a field is malformed; the message names it),
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
-   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
-   * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
+   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota, the
+   * user's daily message budget over all scenarios or their messages since their last
+   * approved code, the client address's quota, the user locked in the scenario after too
+   * many wrong codes (see VerifyCode); the message and the `retry-after` trailer
+   * say when to retry), ABORTED (see idempotency_key), UNAVAILABLE
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
@@ -3124,8 +3716,26 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
    */
   sendCode: handleUnaryCall<SendCodeRequest, SendCodeResponse>;
   /**
+   * DeliverCode delivers a one-time code the caller generated and checks itself (a Keycloak
+   * SPI, a custom identity server) to the user's DingTalk account as a work notification.
+   * The gateway stores nothing of the code, never logs or returns it, and has nothing to
+   * verify: VerifyCode knows nothing of it. Otherwise it is sent as SendCode sends: the
+   * recipient is found the same way (the mobile number's look-up is also cached across
+   * replicas for MOBILE_LOOKUP_CACHE_SECONDS), and the same per-user limits and message
+   * budget, DingTalk call-rate gate and circuit breaker apply. GetDelivery takes delivery_id.
+   * The message is recalled once ttl_seconds have passed, unless the scenario's `recall`
+   * setting is off; a newer delivered code of the same user and scenario has the older
+   * message recalled at once. Errors as SendCode's.
+   */
+  deliverCode: handleUnaryCall<DeliverCodeRequest, DeliverCodeResponse>;
+  /**
    * VerifyCode checks a code. Each submission counts as an attempt before it is
-   * compared; a code is approved at most once.
+   * compared; a code is approved at most once. Wrong submissions also count against the
+   * user and scenario across codes: CODE_MAX_FAILURES of them (20) within
+   * CODE_FAILURE_WINDOW_SECONDS (24 h) lock the user in the scenario for CODE_LOCKOUT_SECONDS
+   * (15 min), twice as long for each repeated lock, at most CODE_MAX_LOCKOUT_SECONDS (24 h).
+   * A new code does not reset that count; an approval does. While locked, VerifyCode answers
+   * VERIFY_RESULT_LOCKED without comparing and SendCode answers RESOURCE_EXHAUSTED.
    */
   verifyCode: handleUnaryCall<VerifyCodeRequest, VerifyCodeResponse>;
   /** GetConfig reports the effective configuration. Secrets are never returned. */
@@ -3133,7 +3743,8 @@ export interface VerificationServiceServer extends UntypedServiceImplementation 
   /**
    * TestScenario sends a clearly marked test message rendered from the scenario's
    * template to a bound user and reports whether DingTalk delivered it. The test
-   * code is never stored and can never be used to verify.
+   * code is never stored and can never be used to verify. A test message counts against
+   * the user's message budget like a code (RESOURCE_EXHAUSTED with `retry-after` beyond it).
    */
   testScenario: handleUnaryCall<TestScenarioRequest, TestScenarioResponse>;
   /**
@@ -3167,8 +3778,11 @@ export interface VerificationServiceClient extends Client {
    * and sends it to the user's DingTalk account as a work notification.
    * Errors: INVALID_ARGUMENT (a field is malformed; the message names it),
    * FAILED_PRECONDITION (gateway or scenario disabled, user not bound to DingTalk,
-   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota;
-   * the message and the `retry-after` trailer say when to retry), UNAVAILABLE
+   * DingTalk configuration problem), RESOURCE_EXHAUSTED (cooldown or hourly quota, the
+   * user's daily message budget over all scenarios or their messages since their last
+   * approved code, the client address's quota, the user locked in the scenario after too
+   * many wrong codes (see VerifyCode); the message and the `retry-after` trailer
+   * say when to retry), ABORTED (see idempotency_key), UNAVAILABLE
    * (DingTalk or the store cannot be reached, or DingTalk kept failing and the
    * gateway stopped calling it for a while; the `retry-after` trailer says how long).
    * After the send the gateway reads DingTalk's send result in the background;
@@ -3192,8 +3806,40 @@ export interface VerificationServiceClient extends Client {
     callback: (error: ServiceError | null, response: SendCodeResponse) => void,
   ): ClientUnaryCall;
   /**
+   * DeliverCode delivers a one-time code the caller generated and checks itself (a Keycloak
+   * SPI, a custom identity server) to the user's DingTalk account as a work notification.
+   * The gateway stores nothing of the code, never logs or returns it, and has nothing to
+   * verify: VerifyCode knows nothing of it. Otherwise it is sent as SendCode sends: the
+   * recipient is found the same way (the mobile number's look-up is also cached across
+   * replicas for MOBILE_LOOKUP_CACHE_SECONDS), and the same per-user limits and message
+   * budget, DingTalk call-rate gate and circuit breaker apply. GetDelivery takes delivery_id.
+   * The message is recalled once ttl_seconds have passed, unless the scenario's `recall`
+   * setting is off; a newer delivered code of the same user and scenario has the older
+   * message recalled at once. Errors as SendCode's.
+   */
+  deliverCode(
+    request: DeliverCodeRequest,
+    callback: (error: ServiceError | null, response: DeliverCodeResponse) => void,
+  ): ClientUnaryCall;
+  deliverCode(
+    request: DeliverCodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeliverCodeResponse) => void,
+  ): ClientUnaryCall;
+  deliverCode(
+    request: DeliverCodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeliverCodeResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * VerifyCode checks a code. Each submission counts as an attempt before it is
-   * compared; a code is approved at most once.
+   * compared; a code is approved at most once. Wrong submissions also count against the
+   * user and scenario across codes: CODE_MAX_FAILURES of them (20) within
+   * CODE_FAILURE_WINDOW_SECONDS (24 h) lock the user in the scenario for CODE_LOCKOUT_SECONDS
+   * (15 min), twice as long for each repeated lock, at most CODE_MAX_LOCKOUT_SECONDS (24 h).
+   * A new code does not reset that count; an approval does. While locked, VerifyCode answers
+   * VERIFY_RESULT_LOCKED without comparing and SendCode answers RESOURCE_EXHAUSTED.
    */
   verifyCode(
     request: VerifyCodeRequest,
@@ -3229,7 +3875,8 @@ export interface VerificationServiceClient extends Client {
   /**
    * TestScenario sends a clearly marked test message rendered from the scenario's
    * template to a bound user and reports whether DingTalk delivered it. The test
-   * code is never stored and can never be used to verify.
+   * code is never stored and can never be used to verify. A test message counts against
+   * the user's message budget like a code (RESOURCE_EXHAUSTED with `retry-after` beyond it).
    */
   testScenario(
     request: TestScenarioRequest,

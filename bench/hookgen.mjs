@@ -1,0 +1,115 @@
+// A load generator for the HTTP hooks, run as its own process: Supabase Auth's Send SMS hook
+// as Supabase sends it (Standard Webhooks signatures, one fresh webhook id and user per call),
+// over keep-alive HTTP/1.1 connections, one request in flight on each (closed loop).
+//
+// Usage: node bench/hookgen.mjs '<json options>'; prints one JSON result line, shaped as
+// loadgen.mjs's, plus `ok` and `errors` (by HTTP status): the gateway's metrics count gRPC only.
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+
+const o = JSON.parse(process.argv[2]);
+const {
+  target,
+  secret,
+  concurrency = 50,
+  durationMs = 10_000,
+  warmupMs = 2_000,
+  runId = String(Date.now()),
+} = o;
+const url = new URL('/hooks/supabase', target);
+const key = Buffer.from(secret.slice('v1,whsec_'.length), 'base64');
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+const phones = ['8613800000001', '8613800000002'];
+
+/** Request k: its body and Standard Webhooks headers, signed as Supabase signs them. */
+function request(k) {
+  const body = JSON.stringify({
+    metadata: { uuid: `${runId}-${k}`, name: 'send-sms', ip_address: '127.0.0.1' },
+    user: { id: `h${runId}-${k}`, phone: phones[k & 1] },
+    sms: { otp: String(100_000 + (k % 900_000)), sms_type: 'sms' },
+  });
+  const id = `msg_${runId}_${k}`;
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64');
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'webhook-id': id,
+    'webhook-timestamp': ts,
+    'webhook-signature': `v1,${sig}`,
+  };
+  return { body, headers };
+}
+
+let seq = 0;
+let measuring = false;
+let stopping = false;
+let measuredStart = 0;
+let completedInWindow = 0;
+let failed = 0;
+const latencies = [];
+const statuses = {};
+
+function one() {
+  const k = seq++;
+  const { body, headers } = request(k);
+  const started = performance.now();
+  const counted = measuring;
+  const done = (status) => {
+    if (counted && measuring) {
+      completedInWindow += 1;
+      latencies.push(performance.now() - started);
+      if (status !== 200) failed += 1;
+    }
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (!stopping) one();
+  };
+  const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+    res.resume();
+    res.on('end', () => done(res.statusCode));
+  });
+  req.on('error', () => done(0));
+  req.end(body);
+}
+
+for (let i = 0; i < concurrency; i++) one();
+setTimeout(() => {
+  measuring = true;
+  measuredStart = performance.now();
+}, warmupMs);
+setTimeout(() => {
+  measuring = false;
+  stopping = true;
+  const seconds = (performance.now() - measuredStart) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0;
+  const ok = statuses[200] ?? 0;
+  const errors = Object.fromEntries(
+    Object.entries(statuses)
+      .filter(([s]) => s !== '200')
+      .map(([s, n]) => [`http ${s}`, n]),
+  );
+  const result = {
+    generator: 'http1-keepalive',
+    kind: 'hook',
+    concurrency,
+    connections: concurrency,
+    rate: 0,
+    seconds,
+    completed: completedInWindow,
+    rps: completedInWindow / seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    p999: q(0.999),
+    max: latencies.at(-1) ?? 0,
+    failed,
+    shortfall: 0,
+    resets: 0,
+    goaways: 0,
+    ok,
+    errors,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  setTimeout(() => process.exit(0), 200);
+}, warmupMs + durationMs);
