@@ -174,13 +174,8 @@ export function freePort() {
   });
 }
 
-/** A throwaway redis-server on a free loopback port, with a password, no persistence. */
-export async function startRedisServer({ cpu } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'dtg-bench-redis-'));
-  const password = randomBytes(12).toString('hex');
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
+/** Starts redis-server with `args` (pinned to `cpu`) and resolves once it accepts connections. */
+async function spawnRedisServer(args, cpu) {
   const child = spawn(...pinned('redis-server', args, cpu), { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise((resolve, reject) => {
     let out = '';
@@ -194,6 +189,17 @@ export async function startRedisServer({ cpu } = {}) {
     });
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
   });
+  return child;
+}
+
+/** A throwaway redis-server on a free loopback port, with a password, no persistence. */
+export async function startRedisServer({ cpu } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'dtg-bench-redis-'));
+  const password = randomBytes(12).toString('hex');
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
+  const child = await spawnRedisServer(args, cpu);
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   return {
@@ -333,20 +339,7 @@ export async function startRedisCluster({ cpu } = {}) {
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`));
       args.push('--dir', dir, '--requirepass', password, '--masterauth', password, '--protected-mode', 'no');
-      const child = spawn(...pinned('redis-server', args, cpu), { stdio: ['ignore', 'pipe', 'pipe'] });
-      await new Promise((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 20_000);
-        child.stdout.on('data', (d) => {
-          out += d.toString();
-          if (out.includes('Ready to accept connections')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
-      });
-      return child;
+      return spawnRedisServer(args, cpu);
     }),
   );
   const kill = () => children.forEach((c) => c.kill('SIGKILL'));
