@@ -1,10 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
+import type { Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
-import { simulatorEnv } from '../helpers/gateway';
 import { newToken, newWebhookSecret, post, standardWebhookHeaders } from '../helpers/hooks';
-import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
-import { startSidecar, type Sidecar } from '../helpers/sidecar';
+import { redisAvailability } from '../helpers/redis-server';
+import { startReplicas, type Replicas, type Sidecar } from '../helpers/sidecar';
 
 /**
  * Two gateway processes on one Redis, as two replicas behind a load balancer: a webhook
@@ -16,10 +15,10 @@ const describeWithRedis = why ? describe.skip : describe;
 if (why) console.warn(`skipping the two-replica hook tests: ${why}`);
 
 describeWithRedis('hooks on two replicas sharing one Redis', () => {
-  let redis: RedisHandle;
   let sim: Simulator;
   let a: Sidecar;
   let b: Sidecar;
+  let replicas: Replicas;
   const supabaseSecret = newWebhookSecret();
   const logtoToken = newToken();
   const hooksOf = (s: Sidecar) => /hooks served at (http:\/\/127\.0\.0\.1:\d+)\/hooks\//.exec(s.output())![1];
@@ -31,23 +30,16 @@ describeWithRedis('hooks on two replicas sharing one Redis', () => {
   const json = { 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    redis = await startRedis({ throwaway: true });
-    sim = await startSimulator();
-    const env = {
-      ...simulatorEnv(sim),
-      STORE_URL: redis.url,
-      LOG_LEVEL: 'info',
+    replicas = await startReplicas({
       HOOK_SUPABASE_SECRET: supabaseSecret,
       HOOK_LOGTO_TOKEN: logtoToken,
       CODE_RESEND_INTERVAL_SECONDS: '0',
-    };
-    [a, b] = await Promise.all([startSidecar(env), startSidecar(env)]);
+    });
+    ({ sim, a, b } = replicas);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await sim?.close();
-    await redis?.close();
+    await replicas?.stop();
   });
 
   it('one Supabase webhook delivered to both replicas at once sends one message; both answer success', async () => {

@@ -1,11 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
+import type { Simulator } from '../../src/dingtalk/simulator';
 import { Scenario } from '../../src/gen/dingtalk/gateway/v1/scenario';
 import { VerifyResult, type VerifyCodeResponse } from '../../src/gen/dingtalk/gateway/v1/verification';
 import { rpcError } from '../helpers/grpc-client';
-import { simulatorEnv } from '../helpers/gateway';
-import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
-import { startSidecar, type Sidecar } from '../helpers/sidecar';
+import { redisAvailability } from '../helpers/redis-server';
+import { startReplicas, type Replicas, type Sidecar } from '../helpers/sidecar';
 
 /**
  * Failed verifications counted across codes by two sidecar processes on one Redis: wrong
@@ -19,32 +18,25 @@ if (why) console.warn(`skipping the two-replica lockout tests: ${why}`);
 const MAX_FAILURES = 95;
 
 describeWithRedis('failures across codes, two replicas on one Redis', () => {
-  let redis: RedisHandle;
   let sim: Simulator;
   let a: Sidecar;
   let b: Sidecar;
+  let replicas: Replicas;
 
   beforeAll(async () => {
-    redis = await startRedis({ throwaway: true });
-    sim = await startSimulator();
-    const env = {
-      ...simulatorEnv(sim),
-      STORE_URL: redis.url,
-      LOG_LEVEL: 'info', // the helper waits for the info line 'listening on'
+    replicas = await startReplicas({
       CODE_RESEND_INTERVAL_SECONDS: '0',
       CODE_MAX_SENDS_PER_HOUR: '1000',
       CODE_MAX_SENDS_PER_USER_PER_DAY: '500',
       CODE_MAX_SENDS_SINCE_SUCCESS: '0',
       CODE_MAX_ATTEMPTS: '10',
       CODE_MAX_FAILURES: String(MAX_FAILURES),
-    };
-    [a, b] = await Promise.all([startSidecar(env), startSidecar(env)]);
+    });
+    ({ sim, a, b } = replicas);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await sim?.close();
-    await redis?.close();
+    await replicas?.stop();
   });
 
   const either = (i: number) => (i % 2 === 0 ? a : b);

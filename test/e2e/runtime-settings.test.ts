@@ -5,7 +5,7 @@ import type { GetConfigResponse, UpdateConfigRequest } from '../../src/gen/dingt
 import { simulatorEnv } from '../helpers/gateway';
 import { rpcError } from '../helpers/grpc-client';
 import { dumpRedis, redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
-import { startSidecar, type Sidecar } from '../helpers/sidecar';
+import { startReplicas, startSidecar, type Replicas, type Sidecar } from '../helpers/sidecar';
 
 /**
  * Settings changed through one replica are in force on the other within 2 s, without a
@@ -53,27 +53,21 @@ describeWithRedis('runtime settings on two replicas sharing one Redis', () => {
   let sim: Simulator;
   let a: Sidecar;
   let b: Sidecar;
+  let replicas: Replicas;
   const propagation: number[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis({ throwaway: true });
-    sim = await startSimulator();
-    const env = {
-      ...simulatorEnv(sim),
-      STORE_URL: redis.url,
+    replicas = await startReplicas({
       AUTH_TOKEN: CALLER,
       ADMIN_TOKEN: ADMIN,
       CONFIG_ENCRYPTION_KEY: KEY,
-      LOG_LEVEL: 'info',
-    };
-    [a, b] = await Promise.all([startSidecar(env), startSidecar(env)]);
+    });
+    ({ redis, sim, a, b } = replicas);
   }, 60_000);
 
   afterAll(async () => {
     console.info(`runtime settings propagation, A → B: ${propagation.join(', ')} ms`);
-    await Promise.all([a?.stop(), b?.stop()]);
-    await sim?.close();
-    await redis?.close();
+    await replicas?.stop();
   });
 
   /** The version both replicas are at (a change through B reaches A at A's next poll). */

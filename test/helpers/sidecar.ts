@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
+import { simulatorEnv } from './gateway';
 import { connect, type Clients } from './grpc-client';
+import { startRedis, type RedisHandle } from './redis-server';
 
 const root = join(__dirname, '..', '..');
 
@@ -51,4 +54,37 @@ export function startSidecar(env: Record<string, string>): Promise<Sidecar> {
     child.stderr!.on('data', onData);
     exited.then((code) => reject(new Error(`sidecar exited with ${code} before listening:\n${out}`)));
   });
+}
+
+/** Two gateway processes sharing one throwaway Redis, live against one simulator. */
+export interface Replicas {
+  redis: RedisHandle;
+  sim: Simulator;
+  a: Sidecar;
+  b: Sidecar;
+  /** Stops both gateways, then the simulator and Redis. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts two replicas of the compiled gateway on one Redis, as behind a load balancer:
+ * `env` adds to the simulator's credentials, the store URL and LOG_LEVEL=info (the
+ * helper waits for the info line 'listening on').
+ */
+export async function startReplicas(env: Record<string, string> = {}): Promise<Replicas> {
+  const redis = await startRedis({ throwaway: true });
+  const sim = await startSimulator();
+  const all = { ...simulatorEnv(sim), STORE_URL: redis.url, LOG_LEVEL: 'info', ...env };
+  const [a, b] = await Promise.all([startSidecar(all), startSidecar(all)]);
+  return {
+    redis,
+    sim,
+    a,
+    b,
+    stop: async () => {
+      await Promise.all([a.stop(), b.stop()]);
+      await sim.close();
+      await redis.close();
+    },
+  };
 }
