@@ -1,5 +1,6 @@
+import type { FailureCheck, FailureRule } from '../domain/lockout';
 import type { AttemptSnapshot } from '../domain/code';
-import type { Subject, VerificationStore } from '../verification/ports';
+import type { VerificationStore } from '../verification/ports';
 import type { Guard } from './keyv-bindings';
 import type { RedisKeys } from './redis-keys';
 
@@ -65,6 +66,8 @@ redis.call('DEL', KEYS[2])
 return 1
 `;
 
+const NO_RULE = ['0', '0', '0', '0', '0'];
+
 type Run = (script: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
 
 export function redisFailures(
@@ -73,32 +76,40 @@ export function redisFailures(
   guard: Guard,
   names: RedisKeys,
 ): Pick<VerificationStore, 'countAttempt' | 'lockedUntil' | 'consumeCode'> {
-  const keys = (s: Subject) => [names.code(s), names.fail(s)];
+  const keys = names.attempt;
+  // The rule's arguments as strings, made again only when the rule changes (it rarely does).
+  let ruleOf: FailureRule | undefined;
+  let ruleArgs: string[] = [];
+  const argsOf = (check: FailureCheck | undefined): string[] => {
+    if (!check) return NO_RULE;
+    const { rule } = check;
+    if (rule !== ruleOf) {
+      ruleOf = rule;
+      ruleArgs = [rule.maxFailures, rule.windowMs, rule.lockoutMs, rule.maxLockoutMs].map(String);
+    }
+    return [String(check.now), ...ruleArgs];
+  };
   return {
     countAttempt: (subject, check) =>
       guard('countAttempt', async (): Promise<AttemptSnapshot> => {
-        const rule = check?.rule;
-        const args = rule
-          ? [check.now, rule.maxFailures, rule.windowMs, rule.lockoutMs, rule.maxLockoutMs]
-          : [0, 0, 0, 0, 0];
+        const args = argsOf(check);
         const r = (await run(COUNT_ATTEMPT, keys(subject), args)) as string[];
         if (r[0] === 'locked') return { state: 'locked', lockedUntil: Number(r[1]) };
         if (r[0] === 'missing') return { state: 'missing' };
         if (r[0] === 'used') return { state: 'used', id: r[1] };
-        const [, id, digest, recipient, createdAt, expiresAt, maxAttempts, attempts, lockedUntil] = r;
-        const counted = {
-          state: 'counted',
-          record: {
-            id,
-            digest,
-            recipient,
-            createdAt: Number(createdAt),
-            expiresAt: Number(expiresAt),
-            maxAttempts: Number(maxAttempts),
-          },
-          attempts: Number(attempts),
-        } as const;
-        return lockedUntil ? { ...counted, lockedUntil: Number(lockedUntil) } : counted;
+        // Read by index: destructuring would walk the array's iterator on every call.
+        const record = {
+          id: r[1],
+          digest: r[2],
+          recipient: r[3],
+          createdAt: Number(r[4]),
+          expiresAt: Number(r[5]),
+          maxAttempts: Number(r[6]),
+        };
+        const attempts = Number(r[7]);
+        return r[8]
+          ? { state: 'counted', record, attempts, lockedUntil: Number(r[8]) }
+          : { state: 'counted', record, attempts };
       }),
 
     lockedUntil: (subject, now) =>

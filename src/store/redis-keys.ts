@@ -24,6 +24,11 @@ export function redisKeys(prefix: string) {
     send: (s: SendSubject) => `${user(s.userId)}:send:${s.scenario}`,
     code: (s: Subject) => `${user(s.userId)}:code:${s.scenario}`,
     fail: (s: Subject) => `${user(s.userId)}:fail:${s.scenario}`,
+    /** [code, fail]: the keys of counting an attempt, the tag built once. */
+    attempt: (s: Subject): [string, string] => {
+      const u = user(s.userId);
+      return [`${u}:code:${s.scenario}`, `${u}:fail:${s.scenario}`];
+    },
     recallDue: `${prefix}{recall}:due`,
     recallEntries: `${prefix}{recall}:entries`,
     recallReasons: `${prefix}{recall}:reasons`,

@@ -18,6 +18,7 @@ import { redisRecalls } from './redis-recalls';
 import * as lua from './redis-scripts';
 import { openRedis, parseRedisUrl, type RedisTopology } from './redis-topology';
 import { redisKeys } from './redis-keys';
+import { createDeadlines } from './deadlines';
 
 export interface RedisStoreOptions {
   /** Receives connection errors while Redis is away (never the password). */
@@ -115,12 +116,21 @@ export async function createRedisStore(
    * node owning the first key; every script's keys share its slot (redis-keys.ts).
    */
   const run = async (script: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
-    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    // One array, built once: this is every store call's path (VerifyCode's included).
+    const n = keys.length;
+    const command = new Array<string>(3 + n + args.length);
+    command[0] = 'EVALSHA';
+    command[1] = sha(script);
+    command[2] = String(n);
+    for (let i = 0; i < n; i++) command[3 + i] = keys[i];
+    for (let i = 0; i < args.length; i++) command[3 + n + i] = String(args[i]);
     try {
-      return await connection.send(keys[0], ['EVALSHA', sha(script), ...tail]);
+      return await connection.send(keys[0], command);
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return connection.send(keys[0], ['EVAL', script, ...tail]);
+      command[0] = 'EVAL';
+      command[1] = script;
+      return connection.send(keys[0], command);
     }
   };
   /** A plain command; every one the store sends names its key first (`GET key …`). */
@@ -128,33 +138,38 @@ export async function createRedisStore(
   const waitReplicas = options.waitReplicas ?? 0;
   const waitTimeoutMs = options.waitTimeoutMs ?? 500;
   /** `run`, then, with `waitReplicas`, WAIT on the same connection until that many replicas have it. */
-  const runWaited: typeof run = async (script, keys, args) => {
-    const out = await run(script, keys, args);
-    if (waitReplicas === 0) return out;
-    const acked = Number(
-      await connection.send(keys[0], ['WAIT', String(waitReplicas), String(waitTimeoutMs)]),
-    );
-    if (acked < waitReplicas)
-      throw new Error(`the write reached ${acked} of ${waitReplicas} replicas within ${waitTimeoutMs} ms`);
-    return out;
-  };
+  const runWaited: typeof run =
+    waitReplicas === 0
+      ? run
+      : async (script, keys, args) => {
+          const out = await run(script, keys, args);
+          const acked = Number(
+            await connection.send(keys[0], ['WAIT', String(waitReplicas), String(waitTimeoutMs)]),
+          );
+          if (acked < waitReplicas)
+            throw new Error(
+              `the write reached ${acked} of ${waitReplicas} replicas within ${waitTimeoutMs} ms`,
+            );
+          return out;
+        };
   const keys = redisKeys(prefix);
-  const guard: Guard = async (operation, work) => {
+  // node-redis's own command timeout does not fire once a command is on the wire, so a server
+  // that stops answering is bounded here; a reply that comes later is dropped.
+  const deadlines = createDeadlines(
+    timeoutMs,
+    () => new Error(`no answer from Redis within ${timeoutMs} ms`),
+  );
+  const guard: Guard = (operation, work) => {
+    const failure = (cause: unknown) => storeUnavailable(operation, clean(cause));
     // The Keyv adapter would reconnect a closed client on its next call.
-    if (closed) throw storeUnavailable(operation, new Error('the Redis store is closed'));
-    let timer: NodeJS.Timeout | undefined;
-    // node-redis's own command timeout does not fire once a command is on the wire, so a
-    // server that stops answering is bounded here; a reply that comes later is dropped.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
-    });
+    if (closed) return Promise.reject(failure(new Error('the Redis store is closed')));
+    let started;
     try {
-      return await Promise.race([work(), timeout]);
+      started = work();
     } catch (e) {
-      throw storeUnavailable(operation, clean(e));
-    } finally {
-      clearTimeout(timer);
+      return Promise.reject(failure(e));
     }
+    return deadlines.bound(started, failure);
   };
   const sendKey = (s: SendSubject) => keys.send(s);
   const codeKey = (s: Subject) => keys.code(s);
