@@ -4,23 +4,35 @@ import * as check from '../domain/validation';
 import { RequestRefusal } from '../http/status';
 
 /** The body, at most `limit` bytes: larger ones are refused with 413 as soon as that is known. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new RequestRefusal('too_large', `the body is larger than ${limit} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     req.resume();
-    throw tooLarge();
+    return Promise.reject(tooLarge());
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  // Listeners rather than an async iterator: one promise per body instead of one per chunk.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (size <= limit) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    // A connection cut mid-body: nothing can be answered, but the promise must not hang.
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the request was cut off before its body ended'));
+    });
+  });
 }
 
 export type Fields = Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { HookMessage } from '../config/hooks';
+import { createDeadlines } from '../deadlines';
 import { isGatewayFailure } from '../domain/errors';
 import { toHttpError } from '../http/status';
 import type { Logger } from '../logger';
@@ -19,6 +20,10 @@ export interface PipelineDeps {
 
 export type Pipeline = ReturnType<typeof createPipeline>;
 
+/** What the answer deadline rejects with: the delivery is still under way, not failed. */
+const LATE = new Error('the delivery is still under way');
+const passOn = (cause: unknown) => cause as Error;
+
 /**
  * One hook request, whatever the route: its credential or signature, its body, then
  * DeliverCode under an idempotency key — the caller's own, else the id its signature covers
@@ -30,6 +35,8 @@ export type Pipeline = ReturnType<typeof createPipeline>;
 export function createPipeline(deps: PipelineDeps) {
   const { deliver, answerWithinMs, audit, logger } = deps;
   const background = new Set<Promise<unknown>>();
+  // One timer for every request's answer deadline (they all get the same time).
+  const answerBy = createDeadlines(answerWithinMs, () => LATE);
 
   const keyOf = (route: HookRoute, req: HookRequest, callerId: string | undefined): string =>
     callerId !== undefined
@@ -58,12 +65,13 @@ export function createPipeline(deps: PipelineDeps) {
         },
         { waitSignal: waiting.signal, onDeliveryId: (id) => (deliveryId = id) },
       );
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>(
-        (resolve) => (timer = setTimeout(() => resolve('late'), answerWithinMs)),
-      );
-      const first = await Promise.race([work, late]).finally(() => clearTimeout(timer));
-      if (first !== 'late') return route.replies.ok(first.value, first.replayed);
+      let first: Awaited<typeof work> | undefined;
+      try {
+        first = await answerBy.bound(work, passOn);
+      } catch (e) {
+        if (e !== LATE) throw e;
+      }
+      if (first !== undefined) return route.replies.ok(first.value, first.replayed);
       // A duplicate waiting for the first request stops waiting; this request's own work goes on.
       waiting.abort();
       finishInBackground(route, work, deliveryId);

@@ -59,7 +59,9 @@ export async function startHooks(o: HooksOptions): Promise<HooksHandle> {
   const plain = jsonReplies();
 
   const handle = async (req: http.IncomingMessage): Promise<Reply> => {
-    const path = new URL(req.url ?? '/', 'http://hooks').pathname;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
     const m = /^\/hooks\/([a-z]+)$/.exec(path);
     const route = m ? routes.get(m[1]) : undefined;
     try {

@@ -56,13 +56,13 @@ export const webhookKey = (secret: string): Buffer =>
 /**
  * Standard Webhooks (Supabase Auth's hooks): `webhook-id`, `webhook-timestamp` and
  * `webhook-signature`, a space-separated list of `v1,<base64 HMAC-SHA256(key,
- * "<id>.<timestamp>.<raw body>")>`; any signature under any of `secrets` (several while
- * one is rotated out) will do. Returns the webhook id, which a retry carries unchanged.
+ * "<id>.<timestamp>.<raw body>")>`; any signature under any of `keys` (several while one is
+ * rotated out; see webhookKey) will do. Returns the webhook id, which a retry carries unchanged.
  */
 export function verifyStandardWebhook(
   headers: IncomingHttpHeaders,
   body: Buffer,
-  secrets: readonly string[],
+  keys: readonly Buffer[],
   nowMs: number,
 ): string {
   const id = header(headers, 'webhook-id');
@@ -73,10 +73,12 @@ export function verifyStandardWebhook(
     .filter((s) => s.startsWith('v1,'))
     .map((s) => Buffer.from(s.slice(3), 'base64'));
   if (given.length === 0) throw refuse('webhook-signature is missing or has no v1 signature');
-  const ok = secrets.some((secret) => {
-    const expected = createHmac('sha256', webhookKey(secret)).update(`${id}.${ts}.`).update(body).digest();
-    return given.map((g) => sameBytes(g, expected)).includes(true);
-  });
+  // Every signature is compared under every key, matched or not: the time does not tell which.
+  let ok = false;
+  for (const key of keys) {
+    const expected = createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest();
+    for (const g of given) ok = sameBytes(g, expected) || ok;
+  }
   if (!ok) throw refuse('webhook-signature does not match the body and the secret');
   return id;
 }

@@ -2,7 +2,7 @@ import { scenarioForKind } from '../domain/hook-scenarios';
 import { jsonBody, optionalIp, required, text } from './body';
 import { supabaseReplies } from './replies';
 import type { HookRoute, RouteContext } from './route';
-import { verifyStandardWebhook } from './signatures';
+import { verifyStandardWebhook, webhookKey } from './signatures';
 
 /**
  * Supabase Auth's Send SMS hook: `{metadata: {uuid, time, name, ip_address}, user: {id,
@@ -10,10 +10,11 @@ import { verifyStandardWebhook } from './signatures';
  * `v1,whsec_…` secret (several separated by `|` while one is rotated out).
  */
 export function supabaseRoute({ route, defaultScenario }: RouteContext): HookRoute {
-  const secrets = route.credential.split('|').map((s) => s.trim());
+  // Decoded once: the HMAC keys the secrets stand for.
+  const keys = route.credential.split('|').map(webhookKey);
   return {
     name: 'supabase',
-    authenticate: (req) => verifyStandardWebhook(req.headers, req.body, secrets, req.now),
+    authenticate: (req) => verifyStandardWebhook(req.headers, req.body, keys, req.now),
     parse(req) {
       const b = jsonBody(req.headers, req.body);
       return {

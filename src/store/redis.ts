@@ -18,7 +18,7 @@ import { redisRecalls } from './redis-recalls';
 import * as lua from './redis-scripts';
 import { openRedis, parseRedisUrl, type RedisTopology } from './redis-topology';
 import { redisKeys } from './redis-keys';
-import { createDeadlines } from './deadlines';
+import { createDeadlines } from '../deadlines';
 
 export interface RedisStoreOptions {
   /** Receives connection errors while Redis is away (never the password). */

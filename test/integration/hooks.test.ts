@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
@@ -441,6 +443,44 @@ describe('HTTP hooks, one route per identity server', () => {
     } finally {
       await own.stop();
     }
+  });
+
+  it('refuses a streamed body (no content-length) once it passes the limit, and survives a body cut off', async () => {
+    const { hostname, port } = new URL(gw.app.hooks!.url);
+    const before = inbox();
+    // Chunked: the size is only known while reading, so the 413 comes from counting the chunks.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: hostname,
+          port,
+          path: '/hooks/generic',
+          method: 'POST',
+          headers: { ...json, authorization: `Bearer ${secrets.generic}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 6; i++) req.write('x'.repeat(1000));
+      req.end();
+    });
+    expect(status).toBe(413);
+    // A client that dies halfway through its body: the gateway gives up on it, nothing is sent.
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(port), hostname, () => {
+        socket.write(
+          `POST /hooks/generic HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"us`,
+        );
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => resolve());
+    });
+    const after = await send('generic', CASES.find((c) => c.name === 'generic')!.request(newCode()));
+    expect(after.status).toBe(200);
+    expect(inbox()).toBe(before + 1);
   });
 
   it('never writes a code, a mobile number, a secret or a signature to the log', () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createDeadlines } from '../../src/store/deadlines';
+import { createDeadlines } from '../../src/deadlines';
 
 /** A promise settled from outside, as a store command's reply is. */
 function pendingWork<T>() {
@@ -70,7 +70,7 @@ describe('deadlines (one timer bounding every store operation)', () => {
   it('does not keep the process alive by itself', () => {
     // A process whose only pending work is a bounded operation with a minute's bound exits at
     // once: a ref'd timer would hold it for that minute (and execFileSync would time out).
-    const script = `const { createDeadlines } = require(${JSON.stringify(join(__dirname, '../../dist/store/deadlines.js'))});
+    const script = `const { createDeadlines } = require(${JSON.stringify(join(__dirname, '../../dist/deadlines.js'))});
       createDeadlines(60000, () => new Error('late')).bound(new Promise(() => {}), (e) => e).catch(() => {});`;
     expect(() => execFileSync(process.execPath, ['-e', script], { timeout: 20_000 })).not.toThrow();
   });

@@ -1,7 +1,7 @@
 /**
  * Bounds operations that all get the same time, with one timer for all of them instead of one
- * per operation: on the store's hot path a timer, a second promise and a race per command cost
- * more than the rest of the bookkeeping together.
+ * per operation: on a hot path (every store command, every hook request) a timer, a second
+ * promise and a race per operation cost more than the rest of the bookkeeping together.
  *
  * Operations start in time order and share one timeout, so their deadlines come in the order
  * they were added: a FIFO queue is also the deadline order. One timer is armed for the oldest
