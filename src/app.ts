@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createActivity } from './admin/activity';
 import { createAdminService, type AdminService } from './admin/service';
 import { baseSettings, type Config } from './config';
@@ -16,6 +15,7 @@ import { startHealthProbe, storeInfo } from './health-probe';
 import { startHooks } from './hooks/server';
 import type { Logger } from './logger';
 import { createMetrics, startMetricsServer, type Metrics } from './metrics';
+import { blockRandom } from './random';
 import { seedSandboxBindings, splitHostPort, startSandbox } from './sandbox';
 import { createStore } from './store';
 import { createBindingService } from './verification/binding';
@@ -64,7 +64,7 @@ export interface AppOptions {
 export async function createApp(started: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
   const now = options.now ?? Date.now;
-  const random = options.random ?? randomBytes;
+  const random = options.random ?? blockRandom();
   const opened: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of opened.splice(0).reverse()) await close().catch(() => undefined);
