@@ -49,7 +49,7 @@ interface SlotEntry {
  * The embedded default: one process, no persistence. Every atomic operation is a
  * synchronous read-modify-write between two awaits, so the event loop orders
  * concurrent calls exactly as a lock would. Bindings go through Keyv (its in-memory
- * Map) like the other backends; codes, deliveries, send histories and call schedules,
+ * Map, objects copied in and out) like the other backends; codes, deliveries, send histories and call schedules,
  * written on every send, are plain Maps so the hot path does no serialisation (Keyv's
  * serialiser kept each delivery record as some forty string fragments, 3 KB apiece, for
  * its 24 hours). Expired entries are ignored on read and swept periodically, so memory
@@ -60,7 +60,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
   const codes = new Map<string, CodeEntry>();
   const sends = new Map<string, SendEntry>();
   const slots = new Map<string, SlotEntry>();
-  const bindings = new Keyv<Binding>({ namespace: 'binding', throwOnErrors: true });
+  // Kept as objects, not JSON: the store copies a binding in and out instead, which is what the
+  // serialiser's round trip was for, at a fraction of its cost (a delivery by mobile binds a user).
+  const bindings = new Keyv<Binding>({
+    namespace: 'binding',
+    throwOnErrors: true,
+    serialize: undefined,
+    deserialize: undefined,
+  });
   const deliveries = new Map<string, DeliveryEntry>();
   const secrets = new Map<string, string>();
   // The newest code per subject, which a newer one's recall replaces (see memory-recalls.ts).
@@ -218,7 +225,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Verificatio
 
     async getBinding(userId) {
       open('getBinding');
-      return (await bindings.get(userId)) ?? undefined;
+      const found = await bindings.get(userId);
+      return found ? { ...found } : undefined;
     },
 
     async putBinding(binding) {
