@@ -1,6 +1,7 @@
 // A load generator for the HTTP hooks, run as its own process: Supabase Auth's Send SMS hook
 // as Supabase sends it (Standard Webhooks signatures, one fresh webhook id and user per call),
-// over keep-alive HTTP/1.1 connections, one request in flight on each (closed loop).
+// over keep-alive HTTP/1.1 connections, one request in flight on each: a fixed number in flight
+// (closed loop), or issued at a fixed rate, up to `concurrency` in flight (open loop), as loadgen.mjs.
 //
 // Usage: node bench/hookgen.mjs '<json options>'; prints one JSON result line, shaped as
 // loadgen.mjs's, plus `ok` and `errors` (by HTTP status): the gateway's metrics count gRPC only.
@@ -12,6 +13,7 @@ const {
   target,
   secret,
   concurrency = 50,
+  rate = 0, // requests per second; 0 = closed loop
   durationMs = 10_000,
   warmupMs = 2_000,
   runId = String(Date.now()),
@@ -47,6 +49,8 @@ let stopping = false;
 let measuredStart = 0;
 let completedInWindow = 0;
 let failed = 0;
+let inflight = 0;
+let shortfall = 0;
 const latencies = [];
 const statuses = {};
 
@@ -55,14 +59,16 @@ function one() {
   const { body, headers } = request(k);
   const started = performance.now();
   const counted = measuring;
+  inflight += 1;
   const done = (status) => {
+    inflight -= 1;
     if (counted && measuring) {
       completedInWindow += 1;
       latencies.push(performance.now() - started);
       if (status !== 200) failed += 1;
     }
     statuses[status] = (statuses[status] ?? 0) + 1;
-    if (!stopping) one();
+    if (!stopping && rate === 0) one();
   };
   const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
     res.resume();
@@ -72,7 +78,22 @@ function one() {
   req.end(body);
 }
 
-for (let i = 0; i < concurrency; i++) one();
+if (rate === 0) {
+  for (let i = 0; i < concurrency; i++) one();
+} else {
+  // Open loop: requests are issued on schedule whatever the latency, up to `concurrency` in flight.
+  const t0 = performance.now();
+  let issued = 0;
+  const tick = setInterval(() => {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (issued < due) {
+      issued += 1;
+      if (inflight < concurrency) one();
+      else if (measuring) shortfall += 1; // the server fell behind: not issued
+    }
+  }, 1);
+  setTimeout(() => clearInterval(tick), warmupMs + durationMs);
+}
 setTimeout(() => {
   measuring = true;
   measuredStart = performance.now();
@@ -95,7 +116,7 @@ setTimeout(() => {
     kind: 'hook',
     concurrency,
     connections: concurrency,
-    rate: 0,
+    rate,
     seconds,
     completed: completedInWindow,
     rps: completedInWindow / seconds,
@@ -104,7 +125,7 @@ setTimeout(() => {
     p999: q(0.999),
     max: latencies.at(-1) ?? 0,
     failed,
-    shortfall: 0,
+    shortfall,
     resets: 0,
     goaways: 0,
     ok,

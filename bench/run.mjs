@@ -340,14 +340,13 @@ try {
         log(
           `  ${Math.round(peak.rps)} calls/s, ${Math.round(peak.cpuUsPerCall ?? 0)} µs CPU/call, p99 ${peak.p99.toFixed(2)} ms, ok ${peak.ok}, errors ${JSON.stringify(peak.errors)}`,
         );
-        // The hook generator is closed-loop only: no half-rate run for it.
-        if (last && S.halfMs > 0 && peak.rps > 0 && kase.kind !== 'hook') {
+        if (last && S.halfMs > 0 && peak.rps > 0) {
           extra[kase.id].half = await load(server, kase, {
             rate: Math.round(median(runs[kase.id].map((r) => r.rps)) / 2),
             durationMs: S.halfMs,
-            // SendCode: the delivery reads of the peak run come due for 5 s after it
+            // SendCode and hooks: the delivery reads of the peak run come due for 5 s after it
             // (DELIVERY_FOLLOW_UP_MS); the measurement starts once they are done.
-            warmupMs: kase.kind === 'send' ? 6000 : 1000,
+            warmupMs: kase.kind === 'send' || kase.kind === 'hook' ? 6000 : 1000,
             concurrency: 1000,
           });
         }
