@@ -65,7 +65,7 @@ export function createDeadlines(
   const arm = () => {
     if (timer !== undefined || head >= queue.length) return;
     timer = setTimeout(expire, Math.max(0, queue[head].at - now()) + 1);
-    // A pending store call keeps the process alive by itself; the deadline must not.
+    // What is bounded keeps the process alive by itself where it must (a socket); the bound must not.
     timer.unref();
   };
 

@@ -19,27 +19,31 @@ export interface FailureEntry {
  * step. `entries` is a Map the store sweeps; `now` is the store's own clock, for retention.
  */
 export function createMemoryFailures(entries: Map<string, FailureEntry>, now: () => number) {
-  const read = (key: string): FailureState => {
+  const live = (key: string): FailureEntry | undefined => {
     const entry = entries.get(key);
-    if (entry === undefined) return NO_FAILURES;
-    if (entry.retainUntil <= now()) {
-      entries.delete(key);
-      return NO_FAILURES;
-    }
-    return entry.state;
+    if (entry === undefined || entry.retainUntil > now()) return entry;
+    entries.delete(key);
+    return undefined;
   };
   return {
     /** The end of the subject's lock at `at`, 0 when it is not locked. */
     lockedUntil(key: string, at: number): number {
-      const state = read(key);
-      return isLocked(state, at) ? state.lockedUntil : 0;
+      const state = live(key)?.state;
+      return state !== undefined && isLocked(state, at) ? state.lockedUntil : 0;
     },
     /** Counts one failure; returns the lock's end when it locked the subject. */
     count(key: string, { now: at, rule }: FailureCheck): number | undefined {
-      const { state, locked } = countFailure(read(key), at, rule);
+      const entry = live(key);
+      const { state, locked } = countFailure(entry?.state ?? NO_FAILURES, at, rule);
       // Kept as long as the rule can still look at it, by the store's clock (the caller's may differ).
-      const retainMs = Math.max(1, failureRetainUntil(state, rule) - at);
-      entries.set(key, { state, retainUntil: now() + retainMs });
+      const retainUntil = now() + Math.max(1, failureRetainUntil(state, rule) - at);
+      // A subject's entry is made once and then updated in place: a new object per wrong code
+      // would outlive the young generation and make every failure a copy the collector pays for.
+      if (entry === undefined) entries.set(key, { state: { ...state }, retainUntil });
+      else {
+        Object.assign(entry.state, state);
+        entry.retainUntil = retainUntil;
+      }
       return locked ? state.lockedUntil : undefined;
     },
     clear(key: string): void {

@@ -49,11 +49,11 @@ interface SlotEntry {
  * The embedded default: one process, no persistence. Every atomic operation is a
  * synchronous read-modify-write between two awaits, so the event loop orders
  * concurrent calls exactly as a lock would. Bindings go through Keyv (its in-memory
- * Map, objects copied in and out) like the other backends; codes, deliveries, send histories and call schedules,
- * written on every send, are plain Maps so the hot path does no serialisation (Keyv's
- * serialiser kept each delivery record as some forty string fragments, 3 KB apiece, for
- * its 24 hours). Expired entries are ignored on read and swept periodically, so memory
- * stays bounded by what is still retained.
+ * Map, objects copied in and out) like the other backends; codes, deliveries, send
+ * histories and call schedules, written on every send, are plain Maps so the hot path
+ * does no serialisation (Keyv's serialiser kept each delivery record as some forty
+ * string fragments, 3 KB apiece, for its 24 hours). Expired entries are ignored on read
+ * and swept periodically, so memory stays bounded by what is still retained.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): VerificationStore {
   const now = options.now ?? Date.now;
