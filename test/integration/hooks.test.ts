@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomInt, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../../src/dingtalk/simulator';
 import { simulatorEnv, startGateway, type TestGateway } from '../helpers/gateway';
