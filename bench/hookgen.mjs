@@ -7,6 +7,7 @@
 // loadgen.mjs's, plus `ok` and `errors` (by HTTP status): the gateway's metrics count gRPC only.
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
+import { drive } from './drive.mjs';
 
 const o = JSON.parse(process.argv[2]);
 const {
@@ -43,94 +44,47 @@ function request(k) {
   return { body, headers };
 }
 
-let seq = 0;
-let measuring = false;
-let stopping = false;
-let measuredStart = 0;
-let completedInWindow = 0;
-let failed = 0;
-let inflight = 0;
-let shortfall = 0;
-const latencies = [];
 const statuses = {};
 
-function one() {
-  const k = seq++;
-  const { body, headers } = request(k);
-  const started = performance.now();
-  const counted = measuring;
-  inflight += 1;
-  const done = (status) => {
-    inflight -= 1;
-    if (counted && measuring) {
-      completedInWindow += 1;
-      latencies.push(performance.now() - started);
-      if (status !== 200) failed += 1;
-    }
-    statuses[status] = (statuses[status] ?? 0) + 1;
-    if (!stopping && rate === 0) one();
-  };
-  const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
-    res.resume();
-    res.on('end', () => done(res.statusCode));
-  });
-  req.on('error', () => done(0));
-  req.end(body);
-}
-
-if (rate === 0) {
-  for (let i = 0; i < concurrency; i++) one();
-} else {
-  // Open loop: requests are issued on schedule whatever the latency, up to `concurrency` in flight.
-  const t0 = performance.now();
-  let issued = 0;
-  const tick = setInterval(() => {
-    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-    while (issued < due) {
-      issued += 1;
-      if (inflight < concurrency) one();
-      else if (measuring) shortfall += 1; // the server fell behind: not issued
-    }
-  }, 1);
-  setTimeout(() => clearInterval(tick), warmupMs + durationMs);
-}
-setTimeout(() => {
-  measuring = true;
-  measuredStart = performance.now();
-}, warmupMs);
-setTimeout(() => {
-  measuring = false;
-  stopping = true;
-  const seconds = (performance.now() - measuredStart) / 1000;
-  latencies.sort((a, b) => a - b);
-  const q = (p) =>
-    latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0;
-  const ok = statuses[200] ?? 0;
-  const errors = Object.fromEntries(
-    Object.entries(statuses)
-      .filter(([s]) => s !== '200')
-      .map(([s, n]) => [`http ${s}`, n]),
-  );
-  const result = {
-    generator: 'http1-keepalive',
-    kind: 'hook',
-    concurrency,
-    connections: concurrency,
-    rate,
-    seconds,
-    completed: completedInWindow,
-    rps: completedInWindow / seconds,
-    p50: q(0.5),
-    p99: q(0.99),
-    p999: q(0.999),
-    max: latencies.at(-1) ?? 0,
-    failed,
-    shortfall,
-    resets: 0,
-    goaways: 0,
-    ok,
-    errors,
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  setTimeout(() => process.exit(0), 200);
-}, warmupMs + durationMs);
+drive({
+  rate,
+  concurrency,
+  warmupMs,
+  durationMs,
+  issue(k, done) {
+    const { body, headers } = request(k);
+    const ended = (status) => {
+      // Every answer is counted by status, warm-up included, as the gateway counts its gRPC calls.
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      done(status === 200);
+    };
+    const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => ended(res.statusCode));
+    });
+    req.on('error', () => ended(0));
+    req.end(body);
+  },
+  report(figures) {
+    const ok = statuses[200] ?? 0;
+    const errors = Object.fromEntries(
+      Object.entries(statuses)
+        .filter(([s]) => s !== '200')
+        .map(([s, n]) => [`http ${s}`, n]),
+    );
+    const result = {
+      generator: 'http1-keepalive',
+      kind: 'hook',
+      concurrency,
+      connections: concurrency,
+      rate,
+      ...figures,
+      resets: 0,
+      goaways: 0,
+      ok,
+      errors,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    setTimeout(() => process.exit(0), 200);
+  },
+});
