@@ -192,6 +192,26 @@ async function spawnRedisServer(args, cpu) {
   return child;
 }
 
+/**
+ * Throwaway servers' lifetime: they are killed if this process exits first, and the close()
+ * returned kills them now, waits until they have exited, and removes their data directory.
+ */
+function ownChildren(children, dir) {
+  const kill = () => children.forEach((c) => c.kill('SIGKILL'));
+  process.once('exit', kill);
+  return async () => {
+    process.removeListener('exit', kill);
+    await Promise.all(
+      children.map((c) => {
+        const exited = new Promise((resolve) => c.once('exit', resolve));
+        c.kill('SIGKILL');
+        return exited;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 /** A throwaway redis-server on a free loopback port, with a password, no persistence. */
 export async function startRedisServer({ cpu } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dtg-bench-redis-'));
@@ -200,20 +220,13 @@ export async function startRedisServer({ cpu } = {}) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
   const child = await spawnRedisServer(args, cpu);
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
+  const close = ownChildren([child], dir);
   return {
     url: `redis://:${password}@127.0.0.1:${port}`,
     pid: child.pid,
     flush: () =>
       runCommand('redis-cli', ['-p', String(port), '--no-auth-warning', '-a', password, 'FLUSHALL']),
-    close: async () => {
-      process.removeListener('exit', kill);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      kill();
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
 
@@ -274,8 +287,7 @@ export async function startMariaDbServer({ cpu } = {}) {
     });
     child.once('exit', (code) => reject(new Error(`mariadbd exited with ${code}:\n${out}`)));
   });
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
+  const close = ownChildren([child], dir);
   const root = `mysql://bench:${password}@127.0.0.1:${port}`;
   return {
     url: `${root}/gateway`,
@@ -291,13 +303,7 @@ export async function startMariaDbServer({ cpu } = {}) {
         await c.end();
       }
     },
-    close: async () => {
-      process.removeListener('exit', kill);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      kill();
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
 
@@ -342,8 +348,7 @@ export async function startRedisCluster({ cpu } = {}) {
       return spawnRedisServer(args, cpu);
     }),
   );
-  const kill = () => children.forEach((c) => c.kill('SIGKILL'));
-  process.once('exit', kill);
+  const close = ownChildren(children, dir);
   await runCommand('redis-cli', [
     ...auth,
     '--cluster',
@@ -362,16 +367,6 @@ export async function startRedisCluster({ cpu } = {}) {
     pids: children.map((c) => c.pid),
     flush: () =>
       Promise.all(ports.map((p) => runCommand('redis-cli', ['-p', String(p), ...auth, 'FLUSHALL']))),
-    close: async () => {
-      process.removeListener('exit', kill);
-      await Promise.all(
-        children.map((c) => {
-          const exited = new Promise((resolve) => c.once('exit', resolve));
-          c.kill('SIGKILL');
-          return exited;
-        }),
-      );
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
