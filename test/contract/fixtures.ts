@@ -1,10 +1,31 @@
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { PENDING, type DeliveryRecord } from '../../src/domain/delivery';
+import { createRedisStore } from '../../src/store/redis';
 import type { Subject, VerificationStore } from '../../src/verification/ports';
+import type { StoreFixture } from './store.contract';
 
 const subject: Subject = { userId: 'u-1', scenario: 'login' };
 const record = { id: 'c2', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
+
+/** A key prefix of a test's own on a shared Redis, so tests never see each other's keys. */
+export const freshPrefix = () => `t-${randomBytes(4).toString('hex')}:`;
+
+/** The contract's fixture on Redis at `url`, whatever its topology: a store and a peer replica under one fresh prefix. */
+export async function redisFixture(url: string): Promise<StoreFixture> {
+  const keyPrefix = freshPrefix();
+  const [store, peer] = await Promise.all([
+    createRedisStore(url, { keyPrefix }),
+    createRedisStore(url, { keyPrefix }),
+  ]);
+  return {
+    store,
+    peer,
+    reopen: () => createRedisStore(url, { keyPrefix }),
+    cleanup: async () => void (await Promise.all([store.close(), peer.close()])),
+  };
+}
 
 /** A pending delivery record, as SendCode leaves one. */
 export const pendingDelivery: DeliveryRecord = {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createRedisStore } from '../../src/store/redis';
 import type { Subject } from '../../src/verification/ports';
@@ -9,6 +8,7 @@ import {
   type RedisClusterHandle,
   type RedisSentinelHandle,
 } from '../helpers/redis-topologies';
+import { freshPrefix, redisFixture } from './fixtures';
 import { describeStoreContract } from './store.contract';
 
 /**
@@ -17,7 +17,6 @@ import { describeStoreContract } from './store.contract';
  */
 const skip = redisTopologyAvailability();
 if (skip) console.warn(`skipping the Redis Cluster and Sentinel contracts: ${skip}`);
-const freshPrefix = () => `t-${randomBytes(4).toString('hex')}:`;
 
 let cluster: Promise<RedisClusterHandle> | undefined;
 let sentinel: Promise<RedisSentinelHandle> | undefined;
@@ -34,24 +33,7 @@ for (const [name, up] of [
   ['Redis behind Sentinel', sentinelUp],
 ] as const) {
   describe(`on ${name}`, () =>
-    describeStoreContract(
-      'redis',
-      async () => {
-        const { url } = await up();
-        const keyPrefix = freshPrefix();
-        const [store, peer] = await Promise.all([
-          createRedisStore(url, { keyPrefix }),
-          createRedisStore(url, { keyPrefix }),
-        ]);
-        return {
-          store,
-          peer,
-          reopen: () => createRedisStore(url, { keyPrefix }),
-          cleanup: async () => void (await Promise.all([store.close(), peer.close()])),
-        };
-      },
-      { skip },
-    ));
+    describeStoreContract('redis', async () => redisFixture((await up()).url), { skip }));
 }
 
 const describeLive = skip ? describe.skip : describe;

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { isGatewayFailure } from '../../src/domain/errors';
 import { createRedisStore } from '../../src/store/redis';
 import type { Subject } from '../../src/verification/ports';
 import { freePort, freezableProxy } from '../helpers/net';
 import { redisAvailability, startRedis, type RedisHandle } from '../helpers/redis-server';
-import { expectUnavailable, operationsOf, pendingDelivery } from './fixtures';
+import { expectUnavailable, freshPrefix, operationsOf, pendingDelivery, redisFixture } from './fixtures';
 import { describeStoreContract } from './store.contract';
 
 const skip = redisAvailability();
@@ -14,27 +13,7 @@ const server = () => (shared ??= startRedis());
 afterAll(async () => {
   await (await shared)?.close();
 });
-// Each fixture gets its own key prefix, so tests never see each other's keys.
-const freshPrefix = () => `t-${randomBytes(4).toString('hex')}:`;
-
-describeStoreContract(
-  'redis',
-  async () => {
-    const { url } = await server();
-    const keyPrefix = freshPrefix();
-    const [store, peer] = await Promise.all([
-      createRedisStore(url, { keyPrefix }),
-      createRedisStore(url, { keyPrefix }),
-    ]);
-    return {
-      store,
-      peer,
-      reopen: () => createRedisStore(url, { keyPrefix }),
-      cleanup: async () => void (await Promise.all([store.close(), peer.close()])),
-    };
-  },
-  { skip },
-);
+describeStoreContract('redis', async () => redisFixture((await server()).url), { skip });
 
 const subject: Subject = { userId: 'u-1', scenario: 'login' };
 const record = { id: 'c1', digest: 'ab', recipient: 'dt-1', createdAt: 1, expiresAt: 2, maxAttempts: 5 };
