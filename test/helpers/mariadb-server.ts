@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { externalServer, freePort, type TestServer } from './net';
+import { ownedServer } from './owned-server';
 
 const run = promisify(execFile);
 
@@ -83,45 +84,14 @@ async function startThrowaway(): Promise<MariaDbServer> {
     '--innodb-buffer-pool-size=64M',
     '--max-connections=500',
   ];
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    const started = spawn(bin.server, serverArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = started;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(
-        () => reject(new Error(`mariadbd did not start within 15 s:\n${out}`)),
-        15_000,
-      );
-      started.stderr!.on('data', (d: Buffer) => {
-        out = (out + d.toString()).slice(-4000);
-        if (out.includes('ready for connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      started.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`mariadbd exited with ${code}:\n${out}`));
-      });
-    });
-  };
-  /** Kills the server, as an outage would; InnoDB recovers its log on the next start. */
-  const stop = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  // A crashed or forgotten test must not leave a server behind.
-  const killOnExit = () => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
-
+  const server = ownedServer({
+    command: bin.server,
+    args: serverArgs,
+    stream: 'stderr',
+    ready: 'ready for connections',
+    timeoutMs: 15_000,
+    dir,
+  });
   try {
     const installArgs = [
       '--no-defaults',
@@ -131,11 +101,9 @@ async function startThrowaway(): Promise<MariaDbServer> {
     ];
     installArgs.push('--skip-test-db', '--skip-name-resolve', `--extra-file=${join(dir, 'init.sql')}`);
     await run(bin.install, installArgs, { timeout: 15_000 });
-    await start();
+    await server.start();
   } catch (e) {
-    await stop();
-    process.removeListener('exit', killOnExit);
-    rmSync(dir, { recursive: true, force: true });
+    await server.close();
     throw new Error(`could not start a throwaway MariaDB: ${(e as Error).message}`);
   }
 
@@ -143,12 +111,9 @@ async function startThrowaway(): Promise<MariaDbServer> {
     url: `mysql://gateway:${password}@127.0.0.1:${port}/gateway`,
     password,
     throwaway: true,
-    stop,
-    restart: start,
-    close: async () => {
-      process.removeListener('exit', killOnExit);
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    // A kill, as an outage would be; InnoDB recovers its log on the restart.
+    stop: server.stop,
+    restart: server.start,
+    close: server.close,
   };
 }

@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createClient } from '@redis/client';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { externalServer, freePort, type TestServer } from './net';
+import { ownedServer } from './owned-server';
 
 /** Redis keeps nothing on disk here: a restarted server comes back empty. */
 export type RedisHandle = TestServer;
@@ -33,54 +34,24 @@ export async function startRedis(opts: { throwaway?: boolean } = {}): Promise<Re
   const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-'));
   const password = randomBytes(12).toString('hex');
   const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
-    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = started;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 20_000);
-      started.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      started.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${out}`));
-      });
-    });
-  };
-  const stop = async () => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  // A crashed test must not leave a server behind.
-  const killOnExit = () => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
-  await start();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  args.push('--dir', dir, '--requirepass', password, '--protected-mode', 'no');
+  const server = ownedServer({
+    command: 'redis-server',
+    args,
+    stream: 'stdout',
+    ready: 'Ready to accept connections',
+    timeoutMs: 20_000,
+    dir,
+  });
+  await server.start();
   return {
     url: `redis://:${password}@127.0.0.1:${port}`,
     password,
     throwaway: true,
-    stop,
-    restart: start,
-    close: async () => {
-      process.removeListener('exit', killOnExit);
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: server.stop,
+    restart: server.start,
+    close: server.close,
   };
 }
 
